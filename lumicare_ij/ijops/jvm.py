@@ -100,6 +100,9 @@ def imagej_classes():
         raise ImageJUnavailableError("The imagej engine needs scyjava: pip install scyjava") from err
 
     kind, entry = _class_path_entry()
+    fiji = _settings.fiji_dir or os.environ.get("LUMICARE_FIJI_DIR")
+    if fiji and not scyjava.jvm_started() and _pyimagej_available():
+        _start_fiji_gateway(fiji)
     if not scyjava.jvm_started():
         scyjava.config.set_java_constraints(fetch="never")
         scyjava.config.add_option("-Djava.awt.headless=true")
@@ -125,6 +128,38 @@ def imagej_classes():
             f"{IMAGEJ_VERSION} exactly. Use the {IMAGEJ_VERSION} jar (Maven {IMAGEJ_MAVEN_ENDPOINT} "
             "or Debian's imagej package), or configure(require_version=False) to accept it.")
     return _classes
+
+
+def _pyimagej_available() -> bool:
+    try:
+        import imagej  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+#: The pyimagej gateway when the JVM was started from a Fiji installation.
+gateway = None
+
+
+def _start_fiji_gateway(fiji_dir: str) -> None:
+    """Start the JVM through pyimagej from a local Fiji.app (all of Fiji's plugins).
+
+    Written against pyimagej's documented API (``imagej.init(dir, mode="headless")``);
+    not tested in this project's CI, where no Fiji is available (Fiji/ImageJ2 is
+    not on Maven Central). The same ImageJ 1.x calls then run inside Fiji.
+    """
+    global gateway
+    import imagej
+    import scyjava
+
+    scyjava.config.set_java_constraints(fetch="never")
+    try:
+        gateway = imagej.init(fiji_dir, mode="headless")
+    except Exception as err:
+        raise ImageJUnavailableError(
+            f"pyimagej could not start Fiji from {fiji_dir!r}: {err}. Check the folder is a "
+            "Fiji.app, or unset LUMICARE_FIJI_DIR to use plain ImageJ 1.53t.") from err
 
 
 class _Namespace:

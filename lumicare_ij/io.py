@@ -1,0 +1,375 @@
+"""Stacks on disk: ImageJ hyperstack TIFFs (and OME-TIFF) <-> xarray / NumPy.
+
+Files are read and written only here (and in the CLI and export). A stack in
+Python is an :class:`xarray.DataArray` with dims ``("z", "y", "x")`` (or
+``("y", "x")``, or ``("c", "z", "y", "x")`` for several channels), coordinates
+in micrometres, and ``attrs`` holding the calibration and the acquisition
+metadata. Plain NumPy arrays are accepted wherever a stack is.
+
+On disk the metadata go where Fiji shows them: calibration in the TIFF
+resolution tags and ImageJ's ``spacing``/``unit``; acquisition metadata both
+as ImageJ *Properties* (``Image > Show Info``, ``getMetadata`` /
+``Property.get`` in macros) and as readable ``key = value`` lines in *Info*.
+Property values are strings; numbers, lists and booleans are written as JSON
+and parsed back, so ``exposure_s=0.5`` returns as the float 0.5.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tifffile
+import xarray as xr
+
+#: Dtypes ImageJ stores natively; others are converted on write (see write_stack).
+IMAGEJ_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+
+#: Metadata keys this package records for every acquisition (others are kept too).
+ACQUISITION_KEYS = ("modality", "exposure_s", "binning", "em_gain", "objective",
+                    "specimen", "seed", "channel", "condition")
+
+
+class StackError(ValueError):
+    """A file that is not a stack this package can use, with what to do about it."""
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+def write_stack(path, data, *, pixel_size_um: float | None = None, z_step_um: float | None = None,
+                unit: str = "micron", metadata: dict | None = None, overwrite: bool = False) -> Path:
+    """Write a stack as an ImageJ hyperstack TIFF, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination ``.tif``; parent folders are created.
+    data : ndarray or xarray.DataArray
+        ``(Y, X)``, ``(Z, Y, X)`` or ``(C, Z, Y, X)``. A DataArray's dims name the
+        axes and its ``attrs`` supply calibration and metadata not given here.
+        uint8, uint16 and float32 are written as is; bool becomes uint8 0/255,
+        other integer types uint16 when their values fit, everything else float32.
+    pixel_size_um, z_step_um : float, optional
+        Calibration in micrometres per pixel and per slice.
+    unit : str
+        Calibration unit as ImageJ writes it ("micron").
+    metadata : dict, optional
+        Acquisition metadata (see :data:`ACQUISITION_KEYS`); values must be
+        JSON-serialisable.
+    overwrite : bool
+        Refuse to replace an existing file unless True.
+
+    Returns
+    -------
+    Path of the written file.
+
+    Notes
+    -----
+    The TIFF is written to a temporary file in the same folder and renamed
+    into place, so an interrupted write never leaves a partial file under the
+    final name.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        raise StackError(f"{path}: stacks are written as ImageJ TIFF; give a name ending in .tif")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; choose another name or pass overwrite=True "
+                              "(--force on the command line) to replace it.")
+    array, dims, attrs = _split(data)
+    meta = {**attrs.get("metadata", {}), **(metadata or {})}
+    pixel_size_um = pixel_size_um if pixel_size_um is not None else attrs.get("pixel_size_um")
+    z_step_um = z_step_um if z_step_um is not None else attrs.get("z_step_um")
+    array = _imagej_dtype(array, path)
+    array, axes = _imagej_axes(array, dims, path)
+
+    ij_meta = {"axes": axes, "unit": unit}
+    if z_step_um is not None:
+        ij_meta["spacing"] = float(z_step_um)
+    props = {k: _encode(v) for k, v in meta.items()}
+    if pixel_size_um is not None:
+        props["pixel_size_um"] = _encode(float(pixel_size_um))
+    if z_step_um is not None:
+        props["z_step_um"] = _encode(float(z_step_um))
+    if props:
+        ij_meta["Properties"] = props
+        ij_meta["Info"] = "\n".join(f"{k} = {v}" for k, v in props.items())
+    kwargs = {}
+    if pixel_size_um is not None:
+        kwargs["resolution"] = (1.0 / float(pixel_size_um), 1.0 / float(pixel_size_um))
+        kwargs["resolutionunit"] = "NONE"  # ImageJ's convention with a unit in the description
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda tmp: tifffile.imwrite(tmp, array, imagej=True, metadata=ij_meta, **kwargs),
+                  overwrite=overwrite)
+    return path
+
+
+def _atomic_write(path: Path, write, overwrite: bool) -> None:
+    """Run ``write(tmp_path)`` then move the result to ``path`` (never half-written)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the user's usual permissions
+    try:
+        write(tmp)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            # link() fails if path appeared meanwhile: never clobber a user's file.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise FileExistsError(f"{path} appeared while writing; not overwritten.") from None
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
+    """Write a text file (JSON, CSV, HTML) with the same never-half-written rule."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True (--force) to replace it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), overwrite=overwrite)
+    return path
+
+
+def _split(data):
+    if isinstance(data, xr.DataArray):
+        return np.asarray(data.values), tuple(str(d) for d in data.dims), dict(data.attrs)
+    array = np.asarray(data)
+    default_dims = {2: ("y", "x"), 3: ("z", "y", "x"), 4: ("c", "z", "y", "x")}
+    if array.ndim not in default_dims:
+        raise StackError(f"expected a 2D (Y, X), 3D (Z, Y, X) or 4D (C, Z, Y, X) array; got shape {array.shape}")
+    return array, default_dims[array.ndim], {}
+
+
+def _imagej_dtype(array: np.ndarray, path: Path) -> np.ndarray:
+    if array.dtype in IMAGEJ_DTYPES:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * np.uint8(255)
+    if array.dtype.kind in "iu" and array.size and array.min() >= 0 and array.max() <= 65535:
+        return array.astype(np.uint16)
+    if array.dtype.kind in "iuf":
+        return array.astype(np.float32)
+    raise StackError(f"{path}: cannot store dtype {array.dtype} in an ImageJ TIFF (8/16/32-bit grey only)")
+
+
+def _imagej_axes(array: np.ndarray, dims: tuple[str, ...], path: Path):
+    dims = tuple(d.lower() for d in dims)
+    if set(dims) - {"c", "z", "y", "x"} or dims[-2:] != ("y", "x"):
+        raise StackError(f"{path}: dims must be some of (c, z, y, x) ending in (y, x); got {dims}")
+    order = [d for d in ("z", "c", "y", "x") if d in dims]  # ImageJ stores Z outside C
+    array = np.transpose(array, [dims.index(d) for d in order])
+    return array, "".join(order).upper()
+
+
+def _encode(value) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _decode(text: str):
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+def read_stack(path) -> xr.DataArray:
+    """Read an ImageJ/Fiji TIFF, OME-TIFF or plain TIFF as a DataArray.
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``("y", "x")``, ``("z", "y", "x")`` or ``("c", "z", "y", "x")``;
+        coords ``z``, ``y``, ``x`` in micrometres where calibrated, else in pixels;
+        ``attrs``: ``pixel_size_um``, ``z_step_um`` (None when uncalibrated),
+        ``unit``, ``metadata`` (dict), ``source`` (the file), ``format``.
+
+    Raises
+    ------
+    StackError
+        Not a TIFF, truncated, RGB, or axes this package cannot use (time
+        series, more than one series). The message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            axes = series.axes
+            _check_complete(tif, series, path)
+            array = series.asarray()
+            fmt, pixel_um, z_um, unit, meta = _read_calibration(tif, series)
+    except StackError:
+        raise
+    except tifffile.TiffFileError as err:
+        raise StackError(f"{path}: not a readable TIFF ({err}). Save it from Fiji as TIFF "
+                         "(File > Save As > Tiff...) and try again.") from None
+    except (ValueError, OSError, EOFError, IndexError) as err:
+        raise StackError(f"{path}: the TIFF is damaged or truncated ({err}); copy it again "
+                         "or re-save it from Fiji.") from None
+    if "S" in axes or series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
+        raise StackError(f"{path}: this is an RGB image; CARE needs grey-level data. In Fiji use "
+                         "Image > Type > 16-bit (or split the channels) and save again.")
+    array, dims = _named_dims(array, axes, path)
+    return _to_dataarray(array, dims, pixel_um, z_um, unit, meta, path, fmt)
+
+
+def read_array(path) -> np.ndarray:
+    """The pixels of :func:`read_stack` as a plain NumPy array."""
+    return read_stack(path).values
+
+
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """Silence tifffile's log lines: damaged files get one clear StackError instead."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _check_complete(tif: tifffile.TiffFile, series, path: Path) -> None:
+    """Refuse a file whose pixel data end beyond the end of the file (a cut copy)."""
+    size = tif.filehandle.size
+    expected_planes = (tif.imagej_metadata or {}).get("images", 1) if tif.is_imagej else 1
+    found_planes = int(np.prod(series.shape[:-2])) if len(series.shape) > 2 else 1
+    if expected_planes > found_planes:
+        raise StackError(f"{path}: the file is truncated or damaged: ImageJ wrote {expected_planes} "
+                         f"planes but only {found_planes} can be read; copy it again or re-save it from Fiji.")
+    if series.dataoffset is not None:
+        end = series.dataoffset + series.nbytes
+    else:
+        end = max((o + n for page in series.pages if page is not None
+                   for o, n in zip(page.dataoffsets, page.databytecounts)), default=0)
+    if end > size:
+        raise StackError(f"{path}: the file is truncated ({size} bytes, but its pixels need {end}); "
+                         "copy it again or re-save it from Fiji.")
+
+
+def _named_dims(array: np.ndarray, axes: str, path: Path):
+    axes = axes.upper()
+    # Drop length-1 axes that carry no information (T=1, singleton Q, ...).
+    for ax in [a for a in axes if a not in "CZYX"]:
+        i = axes.index(ax)
+        if array.shape[i] != 1:
+            what = "time points" if ax == "T" else f"axis {ax!r}"
+            raise StackError(f"{path}: has {array.shape[i]} {what} (axes {axes}, shape {array.shape}); "
+                             "lumicare_ij works on single z-stacks. Split it in Fiji "
+                             "(Image > Stacks > Tools > Reduce / Make Substack) first.")
+        array = np.take(array, 0, axis=i)
+        axes = axes.replace(ax, "")
+    if axes.endswith("I") or "I" in axes:
+        axes = axes.replace("I", "Z")  # plain multi-page TIFF: pages are slices
+    dims = [a.lower() for a in axes]
+    if dims[-2:] != ["y", "x"]:
+        raise StackError(f"{path}: unexpected axes {axes} (shape {array.shape}); expected ..YX")
+    order = [d for d in ("c", "z", "y", "x") if d in dims]
+    array = np.transpose(array, [dims.index(d) for d in order])
+    if "c" in order and array.shape[0] == 1:
+        array, order = array[0], order[1:]
+    return array, tuple(order)
+
+
+def _read_calibration(tif: tifffile.TiffFile, series):
+    meta, unit, pixel_um, z_um = {}, "pixel", None, None
+    page = series.keyframe
+    if tif.is_imagej:
+        fmt = "imagej"
+        ij = tif.imagej_metadata or {}
+        unit = ij.get("unit", "pixel")
+        if "spacing" in ij:
+            z_um = float(ij["spacing"])
+        props = ij.get("Properties") or {}
+        meta = {k: _decode(v) for k, v in props.items()}
+        if "XResolution" in page.tags:
+            num, den = page.tags["XResolution"].value
+            if num and den and unit != "pixel":
+                pixel_um = den / num
+    elif tif.is_ome:
+        fmt = "ome"
+        pixel_um, z_um, unit = _ome_calibration(tif.ome_metadata)
+    else:
+        fmt = "tiff"
+    # Exact values recorded by this package beat the rational approximation of the tags.
+    pixel_um = meta.pop("pixel_size_um", pixel_um)
+    z_um = meta.pop("z_step_um", z_um)
+    if unit in ("um", "µm", "\\u00B5m", "micrometer"):
+        unit = "micron"
+    return fmt, pixel_um, z_um, unit, meta
+
+
+def _ome_calibration(ome_xml: str | None):
+    if not ome_xml:
+        return None, None, "pixel"
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(ome_xml)
+    pixels = next((el for el in root.iter() if el.tag.endswith("Pixels")), None)
+    if pixels is None:
+        return None, None, "pixel"
+    to_um = {"µm": 1.0, "um": 1.0, "nm": 1e-3, "mm": 1e3}
+    unit = pixels.get("PhysicalSizeXUnit", "µm")
+    scale = to_um.get(unit)
+    if scale is None:
+        return None, None, "pixel"
+    px = pixels.get("PhysicalSizeX")
+    pz = pixels.get("PhysicalSizeZ")
+    return (float(px) * scale if px else None, float(pz) * scale if pz else None,
+            "micron" if px else "pixel")
+
+
+def _to_dataarray(array, dims, pixel_um, z_um, unit, meta, path, fmt) -> xr.DataArray:
+    coords = {}
+    for d in dims:
+        n = array.shape[dims.index(d)]
+        if d in ("y", "x"):
+            coords[d] = np.arange(n) * (pixel_um if pixel_um else 1.0)
+        elif d == "z":
+            coords[d] = np.arange(n) * (z_um if z_um else 1.0)
+    attrs = {"pixel_size_um": pixel_um, "z_step_um": z_um, "unit": unit, "metadata": meta,
+             "source": str(path), "format": fmt}
+    return xr.DataArray(array, dims=dims, coords=coords, attrs=attrs, name=path.stem)
+
+
+def as_dataarray(data, *, pixel_size_um: float | None = None, z_step_um: float | None = None,
+                 metadata: dict | None = None) -> xr.DataArray:
+    """Wrap a NumPy array (YX, ZYX or CZYX) as a calibrated DataArray like :func:`read_stack`'s."""
+    if isinstance(data, xr.DataArray):
+        return data
+    array, dims, _ = _split(data)
+    return _to_dataarray(array, dims, pixel_size_um, z_step_um, "micron" if pixel_size_um else "pixel",
+                         dict(metadata or {}), Path("<array>"), "array")
+
+
+def check_pair(input_path, target_path) -> tuple[xr.DataArray, xr.DataArray]:
+    """Read two stacks that must cover the same voxels (an input and its target)."""
+    a, b = read_stack(input_path), read_stack(target_path)
+    if a.shape != b.shape:
+        raise StackError(f"{input_path} has shape {a.shape} but its partner {target_path} has shape "
+                         f"{b.shape}; paired stacks must have the same size. Upsample binned "
+                         "inputs first (lumicare_ij.ijops.upsample_nearest) or fix the pairing.")
+    return a, b

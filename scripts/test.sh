@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, from scratch, then run all of it.
+# Debian packages: xvfb (ImageJ macros need a display). Python: this package
+# with its test extra (TensorFlow CPU, csbdeep, scyjava, ...). Java jars
+# (ImageJ 1.53t) are resolved from Maven Central on first use and cached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v xvfb-run >/dev/null 2>&1 || need_apt+=(xvfb)
+if ((${#need_apt[@]})); then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+python3 -m pytest "$@"
