@@ -1,0 +1,23 @@
+"""lumicare-ij: CARE restoration of luminescence microscopy, measured exactly as Fiji does.
+
+Submodules (imported on first use, so that ``import lumicare_ij`` stays fast
+and does not load TensorFlow or start Java):
+
+- :mod:`lumicare_ij.io` - ImageJ/OME TIFF stacks <-> xarray, calibration, metadata
+- :mod:`lumicare_ij.simulate` - physical simulation of luminescence acquisitions
+- :mod:`lumicare_ij.ijops` - ImageJ 1.53t operations (NumPy engine + the real ImageJ)
+- :mod:`lumicare_ij.analysis` - the paper's readouts (mask MAE, nuclear Pearson, mitochondria)
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("io", "simulate", "ijops", "analysis", "presets", "training", "care", "export")
+__all__ = list(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
