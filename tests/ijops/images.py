@@ -108,3 +108,63 @@ def generated_masks(n: int = 60, seed: int = 2):
     single = np.zeros((7, 7), np.uint8)
     single[3, 3] = 255
     yield "single-pixel", single
+
+
+def topology_masks(n: int = 30, seed: int = 3):
+    """Yield (name, uint8 0/255 mask) that stress outline tracing and hole filling.
+
+    Dense salt-and-pepper masks (many diagonal contacts, holes touching the
+    outline at a corner), blobs with punched holes, nested rings, one-pixel
+    lines, a checkerboard and thin images.
+    """
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        shape = (int(rng.integers(2, 48)), int(rng.integers(2, 48)))
+        yield f"pepper-{i}", np.where(rng.random(shape) < rng.uniform(0.2, 0.8), 255, 0).astype(np.uint8)
+    for i in range(n // 2):
+        shape = SIZES[i % len(SIZES)]
+        field = ndi.gaussian_filter(rng.standard_normal(shape), rng.uniform(0.8, 3))
+        blob = field > np.quantile(field, rng.uniform(0.2, 0.7))
+        blob ^= rng.random(shape) < 0.04  # holes inside, specks outside
+        yield f"holey-{i}", np.where(blob, 255, 0).astype(np.uint8)
+    nested = np.zeros((41, 43), bool)
+    for r in range(0, 20, 3):
+        nested[r:41 - r, r:43 - r] = not nested[r, r] if r else True
+    yield "nested-rings", np.where(nested, 255, 0).astype(np.uint8)
+    lines = np.zeros((20, 22), np.uint8)
+    lines[2, 3:15] = 255      # horizontal line
+    lines[5:18, 10] = 255     # vertical line
+    lines[0, 0] = lines[19, 21] = 255
+    lines[10:12, 0] = 255
+    lines[14, 14] = lines[15, 15] = lines[16, 16] = 255   # diagonal line
+    yield "lines", lines
+    yield "checkerboard", np.where(np.indices((15, 17)).sum(0) % 2 == 0, 255, 0).astype(np.uint8)
+    yield "one-row", np.where(rng.random((1, 40)) < 0.5, 255, 0).astype(np.uint8)
+    yield "one-column", np.where(rng.random((33, 1)) < 0.5, 255, 0).astype(np.uint8)
+    diamond = np.zeros((7, 7), np.uint8)
+    diamond[[1, 2, 2, 3, 3, 4, 4, 5], [3, 2, 4, 1, 5, 2, 4, 3]] = 255  # 8-connected ring, 4-connected hole
+    yield "diamond-ring", diamond
+
+
+def generated_stacks(n_per_dtype: int = 4, seed: int = 3, dtypes=(np.uint8, np.uint16, np.float32)):
+    """Yield (name, (Z, Y, X) stack): textures/blobs/noise slices plus 3D edge cases.
+
+    Depths 1..9 (some not divisible by 2 or 3), the 2D sizes above, a
+    constant slice in some stacks, and for float32 a partly-NaN slice and an
+    all-NaN slice.
+    """
+    rng = np.random.default_rng(seed)
+    kinds = (texture, blobs, noise)
+    for dtype in dtypes:
+        tname = np.dtype(dtype).name
+        for i in range(n_per_dtype):
+            shape = SIZES[i % len(SIZES)]
+            depth = int(rng.integers(1, 10))
+            planes = [kinds[int(rng.integers(0, 3))](shape, dtype, rng) for _ in range(depth)]
+            stack = np.stack(planes)
+            if depth > 2 and i % 2 == 0:
+                stack[depth // 2] = stack[depth // 2].flat[0]      # a constant slice
+            if dtype == np.float32 and depth > 3 and i % 2 == 1:
+                stack[1, 2:6, 3:9] = np.nan
+                stack[2] = np.nan
+            yield f"stack-{tname}-{i}-z{depth}", stack
