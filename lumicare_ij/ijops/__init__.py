@@ -106,8 +106,9 @@ def upsample_nearest(image, shape, *, engine: str = "numpy") -> np.ndarray:
     Notes
     -----
     ``ij.process.ImageProcessor.resize`` with interpolation None: source index
-    ``(int)((x - dst/2.0) * src/dst + src/2.0)``. For integer factors this is
-    ``np.repeat``, top-left aligned.
+    ``(int)((x - dst/2.0) / (dst/src) + src/2.0)`` in double (dividing by the
+    scale, not multiplying by its inverse, which differs for e.g. 21 -> 91).
+    For integer factors this is ``np.repeat``, top-left aligned.
     """
     arr = _checks.image(image, "image", ndims=(2, 3))
     shape = _checks.shape_like(arr, shape)
