@@ -118,7 +118,13 @@ def imagej_classes():
                 "runtime is installed (java -version) and, for the Maven route, that Maven "
                 "Central is reachable on first use; or set LUMICARE_IJ_JAR to a local ij.jar."
             ) from err
-    _classes = _load_classes(scyjava)
+    try:
+        _classes = _load_classes(scyjava)
+    except Exception as err:  # JPype raises a Java NoClassDefFoundError/TypeError here
+        raise ImageJUnavailableError(
+            f"Java started but ImageJ's classes are not on its class path ({entry}): {err}. "
+            "If another process was resolving the Maven artifact at the same time, run again; "
+            "otherwise set LUMICARE_IJ_JAR to a local ij.jar (1.53t).") from err
     version = str(_classes.IJ.getVersion())
     if _settings.require_version and version != IMAGEJ_VERSION:
         found = version
