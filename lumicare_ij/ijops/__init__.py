@@ -165,10 +165,15 @@ def threshold_mask(image, method: str = "Default", dark: bool = True, *, engine:
 
     A 3D stack is thresholded slice by slice, each slice with its own threshold
     (Convert to Mask's "Calculate threshold for each image"), which is the
-    default for stacks in this package.
+    default for stacks in this package. A stack of one slice is treated as a
+    single image, as ImageJ does when it opens such a file.
     """
     arr = _checks.image(image, "image", ndims=(2, 3))
     method = _checks.threshold_method(method, THRESHOLD_METHODS)
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        # ImageJ opens a one-slice file as a single image, not a stack, and the
+        # stack path bins 16/32-bit slices differently: follow the single image.
+        return _engine(engine).threshold_mask(arr[0], method, bool(dark))[np.newaxis]
     return _engine(engine).threshold_mask(arr, method, bool(dark))
 
 

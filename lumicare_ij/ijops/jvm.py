@@ -8,8 +8,8 @@ returns the Java classes. The ImageJ jar is found, in this order:
 2. the environment variable ``LUMICARE_IJ_JAR`` (a path to ``ij.jar``);
 3. the environment variable ``LUMICARE_FIJI_DIR`` (a Fiji.app folder; its
    ``jars/ij-*.jar`` is used);
-4. ``net.imagej:ij:1.53t`` resolved from Maven Central by scyjava/jgo and
-   cached under ``~/.jgo`` and ``~/.m2`` (the default).
+4. ``net.imagej:ij:1.53t`` resolved from Maven Central by jgo on first use
+   and cached in ``~/.m2/repository`` (the default).
 
 The JVM is the machine's Java (``fetch='never'``): scyjava never downloads a
 JRE. Array copies between NumPy and ImageJ processors live here too, so that
@@ -89,6 +89,63 @@ def _class_path_entry() -> tuple[str, str]:
     return "maven", IMAGEJ_MAVEN_ENDPOINT
 
 
+_resolved_jar: dict[str, Path] = {}
+
+
+def imagej_jar_path() -> Path:
+    """The ImageJ jar to use, resolved without starting a JVM.
+
+    ``configure(ij_jar=...)`` / ``LUMICARE_IJ_JAR`` / ``LUMICARE_FIJI_DIR`` first;
+    otherwise ``net.imagej:ij:1.53t`` in the local Maven repository
+    (``~/.m2/repository``), downloaded from Maven Central by jgo on first use.
+
+    The Maven-repository file is used rather than jgo's environment folder
+    (``~/.jgo/envs/...``): jgo re-creates that folder's links whenever it
+    builds the environment, so a second process starting Java meanwhile
+    (a parallel test worker, a macro run) could find the jar missing.
+    """
+    kind, entry = _class_path_entry()
+    if kind == "jar":
+        return Path(entry)
+    if entry in _resolved_jar and _resolved_jar[entry].is_file():
+        return _resolved_jar[entry]
+    group, artifact, version = entry.split(":")
+    jar = _maven_repository() / Path(*group.split(".")) / artifact / version / f"{artifact}-{version}.jar"
+    error = None
+    if not jar.is_file():
+        try:
+            import jgo
+            import scyjava
+
+            env = jgo.build(endpoint=entry, cache_dir=scyjava.config.get_cache_dir(),
+                            repositories=scyjava.config.get_repositories(),
+                            resolver=jgo.maven.PythonResolver(lenient=True))
+            if not jar.is_file():  # a resolver that keeps jars elsewhere: use the environment's copy
+                found = sorted(Path(env.modules_dir).glob(f"{artifact}-*.jar")) + \
+                    sorted(Path(env.jars_dir).glob(f"{artifact}-*.jar"))
+                jar = found[0] if found else jar
+        except Exception as err:  # offline, or the resolver failed
+            error = err
+    if not jar.is_file():
+        raise ImageJUnavailableError(
+            f"Could not resolve {entry} from Maven Central ({error or 'no jar found'}). "
+            "Connect to Maven Central once (the jar is cached in ~/.m2), or set "
+            f"LUMICARE_IJ_JAR to a local ImageJ {IMAGEJ_VERSION} ij.jar "
+            "(Debian: apt-get install imagej; /usr/share/java/ij.jar).")
+    _resolved_jar[entry] = jar
+    return jar
+
+
+def _maven_repository() -> Path:
+    """The local Maven repository jgo downloads into (``~/.m2/repository`` by default)."""
+    try:
+        from jgo.config import GlobalSettings
+
+        return Path(GlobalSettings.load().repo_cache)
+    except Exception:
+        return Path.home() / ".m2" / "repository"
+
+
 def imagej_classes():
     """Start the JVM once (if needed) and return a namespace of ImageJ classes."""
     global _classes
@@ -99,17 +156,15 @@ def imagej_classes():
     except ImportError as err:  # pragma: no cover - scyjava is a hard dependency
         raise ImageJUnavailableError("The imagej engine needs scyjava: pip install scyjava") from err
 
-    kind, entry = _class_path_entry()
     fiji = _settings.fiji_dir or os.environ.get("LUMICARE_FIJI_DIR")
+    entry = fiji or "the JVM already running in this process"
     if fiji and not scyjava.jvm_started() and _pyimagej_available():
         _start_fiji_gateway(fiji)
     if not scyjava.jvm_started():
         scyjava.config.set_java_constraints(fetch="never")
         scyjava.config.add_option("-Djava.awt.headless=true")
-        if kind == "jar":
-            scyjava.config.add_classpath(entry)
-        else:
-            scyjava.config.endpoints.append(entry)
+        entry = str(imagej_jar_path())
+        scyjava.config.add_classpath(entry)
         try:
             scyjava.start_jvm()
         except Exception as err:
@@ -122,9 +177,9 @@ def imagej_classes():
         _classes = _load_classes(scyjava)
     except Exception as err:  # JPype raises a Java NoClassDefFoundError/TypeError here
         raise ImageJUnavailableError(
-            f"Java started but ImageJ's classes are not on its class path ({entry}): {err}. "
-            "If another process was resolving the Maven artifact at the same time, run again; "
-            "otherwise set LUMICARE_IJ_JAR to a local ij.jar (1.53t).") from err
+            f"Java is running but ImageJ's classes are not on its class path ({entry}): {err}. "
+            "Java was probably started before lumicare_ij (one JVM per process); start it through "
+            "lumicare_ij first, or set LUMICARE_IJ_JAR to a local ij.jar (1.53t).") from err
     version = str(_classes.IJ.getVersion())
     if _settings.require_version and version != IMAGEJ_VERSION:
         found = version

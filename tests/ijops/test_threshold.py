@@ -160,3 +160,13 @@ def test_threshold_rejects_bad_input():
     # Method names are matched case-insensitively.
     assert ijops.auto_threshold(np.array([[0, 9]], np.uint8), "otsu") == ijops.auto_threshold(
         np.array([[0, 9]], np.uint8), "Otsu")
+
+
+@pytest.mark.imagej
+def test_one_slice_stack_is_thresholded_like_a_single_image():
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        img = (rng.random((40, 50)) * 60000).astype(np.uint16)
+        for engine in ("numpy", "imagej"):
+            single = ijops.threshold_mask(img, "Mean", engine=engine)
+            np.testing.assert_array_equal(ijops.threshold_mask(img[None], "Mean", engine=engine), single[None])
