@@ -227,16 +227,23 @@ class _Namespace:
     pass
 
 
+#: Every ImageJ class the imagej engine calls, imported once when the JVM starts.
+_CLASSES = (
+    "ij.IJ", "ij.Prefs", "ij.ImagePlus", "ij.ImageStack",
+    "ij.process.ByteProcessor", "ij.process.ShortProcessor", "ij.process.FloatProcessor",
+    "ij.process.ImageProcessor", "ij.process.ImageConverter", "ij.process.Blitter",
+    "ij.process.FloatStatistics", "ij.plugin.Binner", "ij.plugin.Resizer", "ij.plugin.ZProjector",
+    "ij.plugin.Thresholder", "ij.plugin.filter.ParticleAnalyzer", "ij.plugin.filter.Analyzer",
+    "ij.plugin.filter.BackgroundSubtracter", "ij.measure.Measurements", "ij.measure.ResultsTable",
+    "ij.gui.Wand",
+)
+
+
 def _load_classes(scyjava):
     jimport = scyjava.jimport
     ns = _Namespace()
-    ns.IJ = jimport("ij.IJ")
-    ns.Prefs = jimport("ij.Prefs")
-    ns.ImagePlus = jimport("ij.ImagePlus")
-    ns.ImageStack = jimport("ij.ImageStack")
-    ns.ByteProcessor = jimport("ij.process.ByteProcessor")
-    ns.ShortProcessor = jimport("ij.process.ShortProcessor")
-    ns.FloatProcessor = jimport("ij.process.FloatProcessor")
+    for name in _CLASSES:
+        setattr(ns, name.rsplit(".", 1)[1], jimport(name))
     # ImageJ keeps non-daemon worker threads; one thread lets Python exit cleanly.
     ns.Prefs.setThreads(1)
     # False in pure API use, but true after a first IJ.run without prefs: pin it.

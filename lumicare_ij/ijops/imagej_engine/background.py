@@ -20,7 +20,7 @@ def subtract_background(image, radius, light_background, smoothing):
     # image is one pixel wide; refuse such input with the numpy engine's message.
     check_size(image.shape, radius)
     ij = imagej_classes()
-    subtracter_cls = ij.jimport("ij.plugin.filter.BackgroundSubtracter")
+    subtracter_cls = ij.BackgroundSubtracter
     planes = image if image.ndim == 3 else image[None]
     out = np.empty(planes.shape, image.dtype)
     for k, plane in enumerate(planes):

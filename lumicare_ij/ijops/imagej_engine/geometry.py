@@ -17,15 +17,6 @@ from .. import jvm
 _BINNER_METHODS = {"average": "AVERAGE", "median": "MEDIAN", "min": "MIN", "max": "MAX", "sum": "SUM"}
 
 
-def _classes():
-    ij = jvm.imagej_classes()
-    if not hasattr(ij, "Binner"):
-        ij.Binner = ij.jimport("ij.plugin.Binner")
-        ij.Resizer = ij.jimport("ij.plugin.Resizer")
-        ij.ZProjector = ij.jimport("ij.plugin.ZProjector")
-        ij.ImageConverter = ij.jimport("ij.process.ImageConverter")
-        ij.ImageProcessor = ij.jimport("ij.process.ImageProcessor")
-    return ij
 
 
 def _result(imp, ndim: int) -> np.ndarray:
@@ -44,7 +35,7 @@ def bin(image, xy, z, method):
     sets that field from its dialog, so Z uses the chosen method too; we set
     the field by reflection to get the menu command's behaviour headless.
     """
-    ij = _classes()
+    ij = jvm.imagej_classes()
     code = int(getattr(ij.Binner, _BINNER_METHODS[method]))
     binner = ij.Binner()
     field = binner.getClass().getDeclaredField("method")
@@ -58,7 +49,7 @@ def bin(image, xy, z, method):
 def upsample_nearest(image, shape):
     """``ImageProcessor.resize`` with interpolation NONE per slice, then
     ``Resizer.zScale`` (NONE, no averaging) for a new depth."""
-    ij = _classes()
+    ij = jvm.imagej_classes()
     height, width = int(shape[-2]), int(shape[-1])
     planes = image if image.ndim == 3 else image[np.newaxis]
     stack = ij.ImageStack(width, height)
@@ -76,7 +67,7 @@ def upsample_nearest(image, shape):
 
 def max_project(stack):
     """``ZProjector.run(imp, "max")``."""
-    ij = _classes()
+    ij = jvm.imagej_classes()
     imp = jvm.to_imageplus(stack)
     return jvm.from_imageplus(ij.ZProjector.run(imp, "max"))
 
@@ -89,7 +80,7 @@ def convert_to_16bit(image, display_range):
     ``FloatProcessor.getMin/getMax`` (NaN ignored, +-Inf included), set on the
     ImagePlus before ``StackConverter`` runs.
     """
-    ij = _classes()
+    ij = jvm.imagej_classes()
     ij.ImageConverter.setDoScaling(True)
     imp = jvm.to_imageplus(image)
     if image.dtype == np.float32:

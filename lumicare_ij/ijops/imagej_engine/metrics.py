@@ -45,14 +45,6 @@ _MASK_LEVEL = float(np.nextafter(np.float32(0.001), np.float32(1))
                     if float(np.float32(0.001)) <= 0.001 else np.float32(0.001))
 
 
-def _classes():
-    ij = jvm.imagej_classes()
-    if not hasattr(ij, "Blitter"):
-        ij.Blitter = ij.jimport("ij.process.Blitter")
-        ij.FloatStatistics = ij.jimport("ij.process.FloatStatistics")
-        ij.Measurements = ij.jimport("ij.measure.Measurements")
-        ij.ImageProcessor = ij.jimport("ij.process.ImageProcessor")
-    return ij
 
 
 def _planes(image):
@@ -93,7 +85,7 @@ def _masked_sum(ij, fp, mask, integral=False):
 
 def mask_mae(reference_mask, test_mask):
     """``(1/N) * sum |reference - test|`` with ImageJ's Blitter and FloatStatistics."""
-    ij = _classes()
+    ij = jvm.imagej_classes()
     total, n_pixels, nonfinite = 0.0, 0, False
     for ref, test in zip(_planes(reference_mask), _planes(test_mask)):
         fa, fb = _float_processor(ref), _float_processor(test)
@@ -145,7 +137,7 @@ def masked_pearson(image_a, image_b, mask):
     (values >= the smallest float above 0.001), then the five sums
     x, y, xx, yy, xy come from masked ``FloatStatistics``.
     """
-    ij = _classes()
+    ij = jvm.imagej_classes()
     sx = sy = sxx = syy = sxy = 0.0
     n = 0
     for pa, pb, pm in zip(_planes(image_a), _planes(image_b), _planes(mask)):

@@ -30,22 +30,11 @@ COLUMNS = {
 }
 
 
-def _java():
-    """The ImageJ classes used here, imported once the JVM runs."""
-    ij = imagej_classes()
-    if not hasattr(ij, "ParticleAnalyzer"):
-        ij.ParticleAnalyzer = ij.jimport("ij.plugin.filter.ParticleAnalyzer")
-        ij.Measurements = ij.jimport("ij.measure.Measurements")
-        ij.ResultsTable = ij.jimport("ij.measure.ResultsTable")
-        ij.ImageProcessor = ij.jimport("ij.process.ImageProcessor")
-        ij.Wand = ij.jimport("ij.gui.Wand")
-        ij.Analyzer = ij.jimport("ij.plugin.filter.Analyzer")
-    return ij
 
 
 def _analyze(mask2d: np.ndarray, options: int, measurements: int, min_size: float, max_size: float):
     """Run one ParticleAnalyzer on a 2D 0/255 mask; return (analyzer, results table)."""
-    ij = _java()
+    ij = imagej_classes()
     # Static switches that would change the traced outlines (FREEROI instead of
     # TRACED_ROI, hence another perimeter) or the drawing: pin them.
     ij.Wand.setAllPoints(False)
@@ -68,7 +57,7 @@ def _analyze(mask2d: np.ndarray, options: int, measurements: int, min_size: floa
 
 def particle_mask(mask, min_size, max_size, include_holes):
     """``ParticleAnalyzer`` with ``SHOW_MASKS`` (plus ``INCLUDE_HOLES``), slice by slice."""
-    ij = _java()
+    ij = imagej_classes()
     pa_cls = ij.ParticleAnalyzer
     options = pa_cls.SHOW_MASKS | (pa_cls.INCLUDE_HOLES if include_holes else 0)
     planes = mask if mask.ndim == 3 else mask[None]
@@ -83,7 +72,7 @@ def particle_mask(mask, min_size, max_size, include_holes):
 
 def measure_particles(mask, min_size, max_size):
     """``ParticleAnalyzer`` with Area, Perimeter, Shape descriptors, Fit ellipse and Centroid."""
-    ij = _java()
+    ij = imagej_classes()
     m = ij.Measurements
     measurements = m.AREA | m.PERIMETER | m.SHAPE_DESCRIPTORS | m.ELLIPSE | m.CENTROID
     _, rt = _analyze(mask, 0, measurements, min_size, max_size)

@@ -13,16 +13,10 @@ import numpy as np
 from .. import jvm
 
 
-def _classes():
-    ij = jvm.imagej_classes()
-    if not hasattr(ij, "Thresholder"):
-        ij.Thresholder = ij.jimport("ij.plugin.Thresholder")
-        ij.ImageProcessor = ij.jimport("ij.process.ImageProcessor")
-    return ij
 
 
 def _thresholded_processor(image, method, dark):
-    ij = _classes()
+    ij = jvm.imagej_classes()
     ip = jvm.to_processor(image)
     ip.setAutoThreshold(str(method), bool(dark), int(ij.ImageProcessor.NO_LUT_UPDATE))
     return ip
@@ -49,7 +43,7 @@ def threshold_mask(image, method, dark):
     ``background`` fields set as its dialog would set them, because the
     plugin's ``run`` needs a dialog and cannot run headless.
     """
-    ij = _classes()
+    ij = jvm.imagej_classes()
     if image.ndim == 2:
         return jvm.from_processor(_thresholded_processor(image, method, dark).createMask())
     imp = jvm.to_imageplus(image)
