@@ -1,0 +1,806 @@
+"""CARE on csbdeep: train, resume, load, predict, restore files.
+
+Models are csbdeep model folders (``config.json``, ``weights_best.h5``,
+``weights_last.h5``) that any csbdeep installation (and CSBDeep in Fiji,
+after export) can load, plus this package's record ``lumicare.json``
+(regime, preset, training data and their record, normalisation, package
+versions, per-epoch history, epochs done) and ``optimizer_last.npz`` (the
+Adam state, so a resumed run continues exactly where it stopped).
+
+TensorFlow is imported inside the functions that need it: importing this
+module (and ``lumicare presets``/``prepare``) stays fast.
+
+Normalisation
+-------------
+Training patches are normalised by csbdeep's ``norm_percentiles`` (random low
+percentile in [1, 3], high in [99.5, 99.9] of each stack; see
+:data:`lumicare_ij.training.TRAINING_PERCENTILES`). Prediction normalises the
+input by its own 2nd and 99.8th percentiles (:data:`PREDICT_PERCENTILES`,
+csbdeep's ``PercentileNormalizer`` default, inside the training ranges) and
+maps the output back with the same affine transform, so restorations come
+out on the input's intensity scale, as csbdeep does by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib.util
+import io as _stdio
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_write_text, read_stack, write_stack
+from .presets import Preset, care_config_kwargs, get_preset
+from .training import (TRAINING_PERCENTILES, _check_split, _tiffs, package_versions, read_training_record,
+                       to_json)
+
+__all__ = ["PREDICT_PERCENTILES", "RECORD_NAME", "ModelError", "tensorboard_available", "train",
+           "load_model", "read_model_record", "predict", "restore_files"]
+
+#: Input percentiles mapped to 0 and 1 before prediction (csbdeep's default).
+PREDICT_PERCENTILES = (2.0, 99.8)
+#: This package's record in a model folder.
+RECORD_NAME = "lumicare.json"
+_WEIGHTS_LAST = "weights_last.h5"
+_WEIGHTS_BEST = "weights_best.h5"
+_OPTIMIZER_LAST = "optimizer_last.npz"
+
+
+class ModelError(ValueError):
+    """A model folder or training request that cannot be used, with what to do about it."""
+
+
+def tensorboard_available() -> bool:
+    """Whether the ``tensorboard`` package is installed (csbdeep's TensorBoard callback needs it)."""
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Hide csbdeep's prints and warnings that this module reports in its own words."""
+    with contextlib.redirect_stdout(_stdio.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+# --------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------
+
+def read_model_record(model_dir) -> dict | None:
+    """The ``lumicare.json`` record of a model folder, or None (plain csbdeep folder)."""
+    path = Path(model_dir) / RECORD_NAME
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_record(model_dir: Path, record: dict) -> None:
+    record["updated"] = _now()
+    atomic_write_text(model_dir / RECORD_NAME, to_json(record), overwrite=True)
+
+
+def _npz_info(npz: Path):
+    """Shapes of X and Y and the axes of a training file, without loading the patches."""
+    import zipfile
+
+    if not npz.is_file():
+        raise ModelError(f"{npz}: no such training file; make one with 'lumicare prepare' "
+                         "(lumicare_ij.training.prepare_training_data).")
+    shapes = {}
+    try:
+        with zipfile.ZipFile(npz) as zf:
+            for key in ("X", "Y"):
+                with zf.open(f"{key}.npy") as f:
+                    version = np.lib.format.read_magic(f)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shapes[key] = read(f)[0]
+        with np.load(npz) as data:
+            axes = str(data["axes"])
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+        raise ModelError(f"{npz}: not a csbdeep training file with X, Y and axes ({err}); "
+                         "make one with 'lumicare prepare'.") from None
+    return shapes["X"], shapes["Y"], axes
+
+
+def _check_data(npz: Path, unet_n_depth: int, validation_split: float):
+    """Check a training file against the network before anything is built; returns its patch facts."""
+    x_shape, y_shape, axes = _npz_info(npz)
+    if axes.upper() != "SCZYX" or len(x_shape) != 5:
+        raise ModelError(f"{npz}: patches have axes {axes!r} and shape {x_shape}; this package trains 3D "
+                         "networks on patches with axes SCZYX (from 'lumicare prepare').")
+    if x_shape[0] != y_shape[0] or x_shape[2:] != y_shape[2:]:
+        raise ModelError(f"{npz}: input patches {x_shape} and target patches {y_shape} do not match; "
+                         "the file is damaged or not from 'lumicare prepare'.")
+    div = 2 ** unet_n_depth
+    spatial = tuple(int(s) for s in x_shape[2:])
+    if any(s % div for s in spatial):
+        raise ModelError(f"{npz}: patch size (Z, Y, X) = {spatial} is not divisible by 2**unet_n_depth = {div}; "
+                         "prepare patches with sides divisible by it or lower unet_n_depth.")
+    try:
+        n_train, n_val = _check_split(int(x_shape[0]), validation_split, str(npz))
+    except ValueError as err:
+        raise ModelError(str(err)) from None
+    return spatial, n_train, n_val
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | None = None,
+          resume: bool = False, overwrite: bool = False, progress: bool = True,
+          callbacks=None, **overrides) -> dict:
+    """Train a 3D CARE network (csbdeep) on a training file; resumable.
+
+    Parameters
+    ----------
+    npz : str or Path
+        Training file from :func:`lumicare_ij.training.prepare_training_data`
+        (its ``.json`` record, when present, is copied into the model record).
+    model_dir : str or Path
+        Model folder to create (csbdeep layout: ``basedir/name``).
+    preset : str or Preset, optional
+        Network and training settings. Default: the preset recorded with the
+        training data, else ``"quick"``.
+    epochs : int, optional
+        Total number of epochs (overrides the preset's ``train_epochs``). With
+        ``resume`` it may exceed the original total to train longer.
+    resume : bool
+        Continue an interrupted (or finished, with a larger ``epochs``) run in
+        ``model_dir`` from its last finished epoch: loads ``weights_last.h5``
+        and the optimizer state, keeps the best-so-far checkpoint and history.
+    overwrite : bool
+        Start again in an existing model folder (its weights and record are replaced).
+    progress : bool
+        Show a progress bar with epoch, loss and validation loss.
+    callbacks : list of keras.callbacks.Callback, optional
+        Extra Keras callbacks (run after this module's).
+    **overrides
+        Preset fields (e.g. ``train_steps_per_epoch=50``, ``unet_n_first=16``).
+
+    Returns
+    -------
+    dict
+        The model record (also written to ``model_dir/lumicare.json``), with
+        ``status`` ("finished" or "stopped"), ``epochs_done`` and ``history``
+        (one dict per epoch: ``epoch``, ``loss``, ``val_loss``, metrics,
+        ``learning_rate``, ``seconds``).
+
+    Raises
+    ------
+    ModelError
+        Unusable training data (wrong axes, patch sides not divisible by
+        ``2**unet_n_depth``, too few patches for the validation split),
+        nothing to resume, or resuming with different data or settings.
+    FileExistsError
+        ``model_dir`` holds a model and neither ``resume`` nor ``overwrite`` is set.
+    KeyboardInterrupt
+        Re-raised after recording the finished epochs (status "interrupted");
+        call again with ``resume=True`` to continue.
+
+    Notes
+    -----
+    csbdeep's ``CARE.train`` is followed step by step (same data wrapper,
+    callbacks, checkpoints and end-of-training handling), but Keras' ``fit``
+    is called here so that it can start at ``initial_epoch`` and report to
+    this module's progress bar. TensorBoard logging is on only if
+    ``tensorboard`` is installed (csbdeep's default would fail without it).
+    """
+    npz = Path(npz)
+    model_dir = Path(model_dir)
+    if epochs is not None:
+        overrides["train_epochs"] = epochs
+    epochs = overrides.get("train_epochs")
+    existing = read_model_record(model_dir)
+    has_model = (model_dir / "config.json").is_file()
+
+    if resume:
+        if not has_model or existing is None:
+            raise ModelError(f"{model_dir}: nothing to resume (no config.json and {RECORD_NAME}); "
+                             "train without resume to start a new model.")
+        arch = sorted(k for k in overrides if overrides[k] is not None and k != "train_epochs")
+        if arch or preset is not None:
+            raise ModelError(f"resume continues {model_dir} with its recorded settings; only epochs may be "
+                             f"changed (got preset={preset!r} {', '.join(arch)}). Start a new model to change them.")
+        settings = get_preset(Preset(**{**existing["preset"], "patch_size": tuple(existing["preset"]["patch_size"])}),
+                              train_epochs=epochs)
+        _check_same_data(npz, existing, model_dir)
+        initial_epoch = int(existing["epochs_done"])
+        if initial_epoch >= settings.train_epochs:
+            raise ModelError(f"{model_dir} has already trained {initial_epoch} of {settings.train_epochs} epochs; "
+                             "pass a larger epochs to train longer.")
+    else:
+        if (has_model or existing is not None) and not overwrite:
+            raise FileExistsError(f"{model_dir} already holds a model; pass resume=True (--resume) to continue it, "
+                                  "overwrite=True (--force) to start again, or choose another folder.")
+        data_record = read_training_record(npz)
+        settings = get_preset(preset if preset is not None else (_preset_from_record(data_record) or "quick"))
+        if overrides.get("patch_size") is not None:
+            raise ModelError("patch_size is fixed when the training data are prepared ('lumicare prepare'); "
+                             "it cannot be changed for training.")
+        initial_epoch = 0
+
+    depth = overrides.get("unet_n_depth") or settings.unet_n_depth
+    split = overrides.get("validation_split") or settings.validation_split
+    patch, n_train, n_val = _check_data(npz, int(depth), float(split))
+    # The record states the patch size actually trained on, whatever the preset said.
+    settings = get_preset(settings, **{**overrides, "patch_size": patch})
+
+    from csbdeep.io import load_training_data
+    from csbdeep.models import CARE, Config
+
+    (X, Y), (X_val, Y_val), axes = load_training_data(str(npz), validation_split=settings.validation_split,
+                                                      verbose=False)
+    tensorboard = tensorboard_available()
+    if resume:
+        with _quiet():
+            model = CARE(None, name=model_dir.name, basedir=str(model_dir.parent))
+            if (model_dir / _WEIGHTS_LAST).is_file():
+                model.load_weights(_WEIGHTS_LAST)
+            elif initial_epoch > 0:
+                raise ModelError(f"{model_dir / _WEIGHTS_LAST} is missing; cannot resume after epoch "
+                                 f"{initial_epoch}. Train a new model (overwrite=True).")
+        model.config.train_epochs = settings.train_epochs
+        record = existing
+        record.setdefault("resumed_at_epochs", []).append(initial_epoch)
+    else:
+        if overwrite:
+            _clear_model_folder(model_dir)
+        config = Config(axes, n_channel_in=X.shape[-1], n_channel_out=Y.shape[-1],
+                        train_tensorboard=tensorboard,
+                        # this module saves weights_last.h5 after every epoch instead of weights_now.h5
+                        train_checkpoint_epoch=None, **care_config_kwargs(settings))
+        with _quiet():
+            model = CARE(config, name=model_dir.name, basedir=str(model_dir.parent))
+        data_record = read_training_record(npz)
+        record = _new_record(model_dir, npz, data_record, settings, model, n_train, n_val, tensorboard)
+    # Keep config.json's epoch count in step with the record (it changes when a resume trains longer).
+    from csbdeep.utils import save_json
+    save_json(vars(model.config), str(model_dir / "config.json"))
+
+    with _quiet():
+        model.prepare_for_training()
+    if resume:
+        _load_optimizer_state(model, model_dir)
+    record["status"] = "running"
+    record["epochs_total"] = settings.train_epochs
+    record["preset"]["train_epochs"] = settings.train_epochs
+    _write_record(model_dir, record)
+
+    from csbdeep.internals.train import DataWrapper
+
+    steps = settings.train_steps_per_epoch
+    remaining = settings.train_epochs - initial_epoch
+    recorder = _make_recorder(model, model_dir, record)
+    ours = [recorder]
+    bar = None
+    if progress:
+        bar = _make_progress(settings.train_epochs, initial_epoch, steps)
+        ours.append(bar)
+        _silence_reduce_lr(model.callbacks)
+    data = DataWrapper(X, Y, settings.train_batch_size, length=remaining * steps)
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            # csbdeep feeds a generator, which Keras cannot shuffle (csbdeep's DataWrapper shuffles itself).
+            warnings.filterwarnings("ignore", message=".*shuffle=True.*generator", category=UserWarning)
+            # Keras 3.15 converts variables with np.array(copy=False), which NumPy 2 deprecates; not ours to fix.
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"keras\.")
+            model.keras_model.fit(iter(data), validation_data=(X_val, Y_val), epochs=settings.train_epochs,
+                                  initial_epoch=initial_epoch, steps_per_epoch=steps,
+                                  callbacks=list(model.callbacks) + ours + list(callbacks or []), verbose=0)
+    except BaseException as err:
+        # Every finished epoch is already on disk; say why the run ended and hand the error on.
+        record["training_seconds"] = record.get("training_seconds", 0.0) + time.perf_counter() - started
+        record["status"] = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+        if not isinstance(err, KeyboardInterrupt):
+            record["error"] = f"{type(err).__name__}: {err}"
+        _write_record(model_dir, record)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    record["training_seconds"] = record.get("training_seconds", 0.0) + time.perf_counter() - started
+    record.pop("error", None)
+    with _quiet():
+        # csbdeep's end of training: save weights_last.h5, then load the best weights.
+        model._training_finished()
+    done = record["epochs_done"]
+    record["status"] = "finished" if done >= settings.train_epochs else "stopped"
+    if record["status"] == "stopped":
+        warnings.warn(f"training stopped after {done} of {settings.train_epochs} epochs (loss became NaN?); "
+                      f"see {model_dir / RECORD_NAME}.", stacklevel=2)
+    vals = [h["val_loss"] for h in record["history"] if h.get("val_loss") is not None]
+    record["best_val_loss"] = min(vals) if vals else None
+    _write_record(model_dir, record)
+    return record
+
+
+def _preset_from_record(data_record):
+    if not data_record or "preset" not in data_record:
+        return None
+    p = dict(data_record["preset"])
+    p["patch_size"] = tuple(p["patch_size"])
+    return Preset(**p)
+
+
+def _check_same_data(npz: Path, record: dict, model_dir: Path) -> None:
+    data = record.get("data", {})
+    same = (str(npz.resolve()) == data.get("npz") and npz.is_file()
+            and npz.stat().st_size == data.get("npz_bytes"))
+    if not same:
+        raise ModelError(f"{model_dir} was trained on {data.get('npz')} ({data.get('npz_bytes')} bytes); resume "
+                         f"with that file, not {npz}, or start a new model.")
+
+
+def _clear_model_folder(model_dir: Path) -> None:
+    """Remove what a previous training left (only files this module or csbdeep write)."""
+    for name in ("config.json", _WEIGHTS_BEST, _WEIGHTS_LAST, "weights_now.h5", _OPTIMIZER_LAST, RECORD_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            (model_dir / name).unlink()
+
+
+def _new_record(model_dir, npz, data_record, settings, model, n_train, n_val, tensorboard) -> dict:
+    training_norm = (data_record or {}).get("normalization") or {
+        "function": "csbdeep.data.norm_percentiles", "pmin_range": list(TRAINING_PERCENTILES["pmin"]),
+        "pmax_range": list(TRAINING_PERCENTILES["pmax"])}
+    return {
+        "format": "lumicare-model/1",
+        "created": _now(),
+        "model_dir": str(model_dir.resolve()),
+        "regime": (data_record or {}).get("regime"),
+        "bin_factor": (data_record or {}).get("bin_factor"),
+        "preset": settings.as_dict(),
+        "data": {"npz": str(npz.resolve()), "npz_bytes": npz.stat().st_size, "n_train_patches": n_train,
+                 "n_validation_patches": n_val, "record": data_record},
+        "normalization": {
+            "training": training_norm,
+            "prediction": {"function": "csbdeep.data.PercentileNormalizer", "pmin": PREDICT_PERCENTILES[0],
+                           "pmax": PREDICT_PERCENTILES[1], "of": "whole input stack",
+                           "undone_after_prediction": True},
+        },
+        "csbdeep_config": {k: v for k, v in vars(model.config).items()},
+        "tensorboard": tensorboard,
+        "versions": package_versions(),
+        "epochs_total": settings.train_epochs,
+        "epochs_done": 0,
+        "history": [],
+        "weights": {"best": _WEIGHTS_BEST, "last": _WEIGHTS_LAST, "optimizer_last": _OPTIMIZER_LAST},
+    }
+
+
+def _callback_base():
+    from csbdeep.utils.tf import keras_import
+
+    return keras_import("callbacks", "Callback")
+
+
+def _make_recorder(model, model_dir: Path, record: dict):
+    """A Keras callback that makes every finished epoch resumable.
+
+    After each epoch: weights to ``weights_last.h5``, optimizer state to
+    ``optimizer_last.npz``, then the epoch count and history to the record,
+    each replaced atomically, in that order (the record never claims an epoch
+    whose weights are not on disk).
+    """
+    Callback = _callback_base()
+
+    class _EpochRecorder(Callback):
+        def on_train_begin(self, logs=None):
+            # Keras resets these on train begin; a resumed run continues their state.
+            history = record["history"]
+            vals = [h["val_loss"] for h in history if h.get("val_loss") is not None]
+            if not vals:
+                return
+            best = min(vals)
+            since_best = len(history) - 1 - max(i for i, h in enumerate(history) if h.get("val_loss") == best)
+            for cb in model.callbacks:
+                name = type(cb).__name__
+                if name == "ModelCheckpoint" and getattr(cb, "save_best_only", False):
+                    cb.best = best
+                elif name == "ReduceLROnPlateau":
+                    cb.best = best
+                    cb.wait = since_best % max(1, cb.patience)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            entry = {"epoch": epoch + 1}
+            entry.update({k: float(v) for k, v in logs.items() if np.isscalar(v) or np.ndim(v) == 0})
+            if "learning_rate" not in entry:
+                entry["learning_rate"] = float(np.asarray(model.keras_model.optimizer.learning_rate))
+            entry["seconds"] = round(time.perf_counter() - self._t0, 3)
+            _atomic_save(model_dir / _WEIGHTS_LAST, model.keras_model.save_weights)
+            store = {}
+            model.keras_model.optimizer.save_own_variables(store)
+            _atomic_save(model_dir / _OPTIMIZER_LAST, lambda tmp: _save_store(tmp, store))
+            record["history"].append(entry)
+            record["epochs_done"] = epoch + 1
+            _write_record(model_dir, record)
+
+    return _EpochRecorder()
+
+
+def _save_store(path, store: dict) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **store)
+
+
+def _atomic_save(path: Path, save) -> None:
+    """``save(tmp)`` then rename over ``path`` (a checkpoint is never half-written)."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        save(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _load_optimizer_state(model, model_dir: Path) -> None:
+    path = model_dir / _OPTIMIZER_LAST
+    if not path.is_file():
+        warnings.warn(f"{path} is missing; resuming with a fresh optimizer state.", stacklevel=3)
+        return
+    optimizer = model.keras_model.optimizer
+    optimizer.build(model.keras_model.trainable_variables)
+    with np.load(path) as data:
+        store = {k: data[k] for k in data.files}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        optimizer.load_own_variables(store)
+    if caught:
+        warnings.warn(f"{path} does not match this network; resuming with a fresh optimizer state.", stacklevel=3)
+
+
+def _silence_reduce_lr(callbacks) -> None:
+    # The progress bar shows the learning rate; ReduceLROnPlateau's own prints would break the bar.
+    for cb in callbacks:
+        if type(cb).__name__ == "ReduceLROnPlateau":
+            cb.verbose = 0
+
+
+def _make_progress(total_epochs: int, initial_epoch: int, steps: int):
+    """A Keras callback driving one tqdm bar: steps, epoch k/N, loss, val_loss, lr."""
+    from tqdm.auto import tqdm
+
+    Callback = _callback_base()
+
+    class _Progress(Callback):
+        def __init__(self):
+            super().__init__()
+            self.bar = tqdm(total=(total_epochs - initial_epoch) * steps, unit="step", dynamic_ncols=True,
+                            desc=f"epoch {initial_epoch + 1}/{total_epochs}")
+            self.postfix = {}
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.bar.set_description(f"epoch {epoch + 1}/{total_epochs}")
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.bar.update(1)
+            if logs and "loss" in logs:
+                self.postfix["loss"] = f"{float(logs['loss']):.4g}"
+                self.bar.set_postfix(self.postfix, refresh=False)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            for key in ("loss", "val_loss", "learning_rate"):
+                if key in logs:
+                    self.postfix["lr" if key == "learning_rate" else key] = f"{float(logs[key]):.4g}"
+            self.bar.set_postfix(self.postfix)
+
+        def close(self):
+            self.bar.close()
+
+    return _Progress()
+
+
+# --------------------------------------------------------------------------
+# Loading and prediction
+# --------------------------------------------------------------------------
+
+def load_model(model_dir):
+    """Load a trained CARE model folder.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        Folder with csbdeep's ``config.json`` and weights (``weights_best.h5``
+        preferred, as csbdeep does).
+
+    Returns
+    -------
+    csbdeep.models.CARE
+
+    Raises
+    ------
+    ModelError
+        Not a folder, no ``config.json``, a config that is not a CARE
+        network's, or no weights.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: no such model folder; train one with 'lumicare train'.")
+    config_file = model_dir / "config.json"
+    if not config_file.is_file():
+        raise ModelError(f"{model_dir}: not a CARE model folder (no config.json). Give the folder "
+                         "'lumicare train' wrote (it holds config.json and weights_*.h5).")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{config_file}: damaged ({err}).") from None
+    if not {"unet_n_depth", "probabilistic", "n_dim", "axes"} <= set(config):
+        raise ModelError(f"{model_dir}: config.json is not a CSBDeep CARE network's (no U-Net settings).")
+    weights = sorted(p.name for p in model_dir.glob("*.h5"))
+    if not weights:
+        raise ModelError(f"{model_dir}: has no weights (*.h5); training stopped before its first epoch "
+                         "finished. Train again (or resume).")
+    from csbdeep.models import CARE
+
+    try:
+        with _quiet():
+            return CARE(None, name=model_dir.name, basedir=str(model_dir.parent))
+    except (ValueError, OSError) as err:
+        raise ModelError(f"{model_dir}: cannot load the CARE model ({err}).") from None
+
+
+def _as_model(model):
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    return model
+
+
+def _n_tiles(tiles, ndim: int):
+    if tiles is None or (isinstance(tiles, str) and tiles == "auto"):
+        return None
+    if isinstance(tiles, str):
+        try:
+            tiles = tuple(int(t) for t in tiles.replace("x", ",").split(","))
+        except ValueError:
+            raise ValueError(f"tiles must be 'auto' or Z,Y,X whole numbers such as 2,2,2; got {tiles!r}") from None
+    tiles = tuple(tiles)
+    if len(tiles) != ndim or any(isinstance(t, bool) or int(t) != t or t < 1 for t in tiles):
+        raise ValueError(f"tiles must be {ndim} whole numbers >= 1 (Z, Y, X), one per axis; got {tiles!r}")
+    return tuple(int(t) for t in tiles)
+
+
+def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_scale: bool = False):
+    """Restore one stack with a CARE model.
+
+    Parameters
+    ----------
+    model : csbdeep.models.CARE or str or Path
+        A loaded model (:func:`load_model`) or its folder.
+    image : (Z, Y, X) array or DataArray
+        Raw input at the size the network was trained on (binned
+        acquisitions for upsampling models must be upsampled first; see
+        :func:`restore_files`).
+    tiles : None, "auto", or (z, y, x)
+        None: one piece. (z, y, x): tiles per axis, e.g. (2, 2, 2) as the
+        paper. "auto": start with one piece and double the tiles along the
+        largest axis while memory runs out. With any setting csbdeep itself
+        doubles tiles when TensorFlow runs out of (GPU) memory.
+    normalization : (pmin, pmax) or None
+        Input percentiles mapped to 0 and 1 before prediction and back after
+        (default (2, 99.8), csbdeep's). None: the image is already normalised.
+    return_scale : bool
+        Also return the per-pixel scale (uncertainty) of a probabilistic model.
+
+    Returns
+    -------
+    mean : float32 array, the input's shape
+        The restoration (for probabilistic models the Laplace mean).
+    scale : float32 array
+        Only with ``return_scale``: the Laplace scale, in the same intensity units.
+
+    Notes
+    -----
+    One call of csbdeep's ``CARE.predict`` (``predict_probabilistic`` with
+    ``return_scale``); nothing else touches the pixels.
+    """
+    from csbdeep.data import NoNormalizer, PercentileNormalizer
+
+    model = _as_model(model)
+    array = np.asarray(image)
+    ndim = model.config.n_dim
+    if array.ndim != ndim:
+        raise ValueError(f"the model restores {ndim}D stacks ({'ZYX' if ndim == 3 else 'YX'}), "
+                         f"got an array of shape {array.shape}.")
+    if return_scale and not model.config.probabilistic:
+        raise ModelError("return_scale needs a probabilistic model (trained with probabilistic=True).")
+    axes = "ZYX"[-ndim:]
+    if normalization is None:
+        normalizer = NoNormalizer()
+    else:
+        pmin, pmax = normalization
+        normalizer = PercentileNormalizer(pmin=float(pmin), pmax=float(pmax), do_after=True)
+    n_tiles = _n_tiles(tiles, ndim)
+    auto = isinstance(tiles, str) and tiles == "auto"
+    for _ in range(9):
+        try:
+            if return_scale:
+                prediction = model.predict_probabilistic(array, axes, normalizer=normalizer, n_tiles=n_tiles)
+                return prediction.mean().astype(np.float32, copy=False), \
+                    prediction.scale().astype(np.float32, copy=False)
+            return model.predict(array, axes, normalizer=normalizer, n_tiles=n_tiles).astype(np.float32, copy=False)
+        except MemoryError:
+            if not auto:
+                raise
+            n_tiles = _more_tiles(array.shape, n_tiles)
+    raise MemoryError(f"out of memory even with {n_tiles} tiles; free memory or use a smaller stack.")
+
+
+def _more_tiles(shape, n_tiles):
+    """Double the tiles along the axis with the largest tiles (as csbdeep does on GPU out-of-memory)."""
+    n_tiles = list(n_tiles or [1] * len(shape))
+    sizes = np.array(shape) / np.array(n_tiles)
+    n_tiles[int(np.argmax(sizes))] *= 2
+    return tuple(n_tiles)
+
+
+# --------------------------------------------------------------------------
+# Restoring files
+# --------------------------------------------------------------------------
+
+def _input_files(inputs) -> list[Path]:
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    files = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(_tiffs(path).values())
+            if not found:
+                raise FileNotFoundError(f"{path}: no .tif stacks in this folder.")
+            files.extend(found)
+        elif path.is_file():
+            if path.suffix.lower() not in (".tif", ".tiff"):
+                raise ValueError(f"{path}: expected a .tif stack.")
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder.")
+    return files
+
+
+def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = False, overwrite: bool = False,
+                  progress: bool = True, normalization=PREDICT_PERCENTILES,
+                  upsample_factor: int | None = None) -> list[dict]:
+    """Restore TIFF stacks with a trained model and write float32 ImageJ TIFFs.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        Model folder from :func:`train` (or any csbdeep CARE folder).
+    inputs : str, Path or list of them
+        Stacks (.tif) and/or folders of stacks.
+    out_dir : str or Path
+        Where ``<name>.tif`` (the restoration, the mean of a probabilistic
+        model) and, with ``save_scale``, ``<name>_scale.tif`` are written.
+    tiles : None, "auto" or (z, y, x)
+        See :func:`predict`; the paper tiled 2x2x2.
+    save_scale : bool
+        Also write the per-pixel scale (uncertainty) of a probabilistic model.
+    overwrite : bool
+        Replace existing outputs. Inputs are never replaced, whatever this says.
+    progress : bool
+        Progress bar over the files.
+    normalization : (pmin, pmax) or None
+        See :func:`predict`.
+    upsample_factor : int, optional
+        For models of the upsample regime: the XY binning of the inputs,
+        which are upsampled without interpolation by this factor before
+        restoration (and their pixel size divided by it). Default: the
+        model's recorded bin factor; pass 1 for inputs already at full size.
+
+    Returns
+    -------
+    list of dict
+        Per input: ``input``, ``output``, ``scale`` (path or None), ``shape``, ``seconds``.
+
+    Raises
+    ------
+    FileExistsError
+        An output exists (and ``overwrite`` is False); nothing is written.
+    ValueError
+        An output would replace an input, or two inputs share a name.
+
+    Notes
+    -----
+    Outputs keep the input's calibration (pixel size, z step) and metadata,
+    and record how they were made under the metadata key ``restoration``
+    (model folder, regime, preset, tiles, normalisation, versions).
+    """
+    from tqdm.auto import tqdm
+
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    files = _input_files(inputs)
+    record = read_model_record(model_dir) or {}
+    if upsample_factor is None:
+        upsample_factor = record.get("bin_factor") if record.get("regime") == "upsample" else 1
+    upsample_factor = int(upsample_factor or 1)
+    if upsample_factor < 1:
+        raise ValueError(f"upsample_factor must be >= 1, got {upsample_factor}")
+
+    plan, seen = [], {}
+    input_set = {f.resolve() for f in files}
+    for f in files:
+        out = out_dir / f"{f.stem}.tif"
+        scale = out_dir / f"{f.stem}_scale.tif" if save_scale else None
+        if f.stem in seen:
+            raise ValueError(f"{f} and {seen[f.stem]} would both be written to {out}; restore them into "
+                             "different folders.")
+        seen[f.stem] = f
+        for target in (out, scale):
+            if target is None:
+                continue
+            if target.resolve() in input_set or (target.exists() and any(
+                    os.path.samefile(target, g) for g in files)):
+                raise ValueError(f"{target} would replace an input stack; choose another output folder.")
+        plan.append((f, out, scale))
+    if not overwrite:
+        existing = [str(p) for _, out, scale in plan for p in (out, scale) if p is not None and p.exists()]
+        if existing:
+            raise FileExistsError(f"{len(existing)} output(s) already exist ({', '.join(existing[:3])}"
+                                  f"{' ...' if len(existing) > 3 else ''}); choose another folder or pass "
+                                  "overwrite=True (--force).")
+
+    model = load_model(model_dir)
+    if save_scale and not model.config.probabilistic:
+        raise ModelError(f"{model_dir} is not probabilistic; it predicts no scale (uncertainty).")
+    versions = package_versions()
+    results = []
+    for f, out, scale_out in tqdm(plan, desc="restoring", unit="stack", disable=not progress):
+        t0 = time.perf_counter()
+        stack = read_stack(f)
+        if stack.ndim != model.config.n_dim:
+            raise ValueError(f"{f}: has dims {stack.dims} (shape {stack.shape}); the model restores "
+                             f"{model.config.n_dim}D single-channel stacks (Z, Y, X).")
+        array = stack.values
+        pixel_size_um = stack.attrs.get("pixel_size_um")
+        if upsample_factor > 1:
+            from . import ijops
+
+            array = ijops.upsample_nearest(array, (array.shape[0], array.shape[1] * upsample_factor,
+                                                   array.shape[2] * upsample_factor))
+            if pixel_size_um:
+                pixel_size_um = pixel_size_um / upsample_factor
+        result = predict(model, array, tiles=tiles, normalization=normalization, return_scale=save_scale)
+        mean, scale = result if save_scale else (result, None)
+        provenance = {
+            "software": f"lumicare_ij {versions.get('lumicare_ij', '?')}",
+            "created": _now(),
+            "model_dir": str(model_dir.resolve()),
+            "regime": record.get("regime"),
+            "preset": (record.get("preset") or {}).get("name"),
+            "input_file": str(f.resolve()),
+            "tiles_zyx": list(_n_tiles(tiles, 3)) if tiles not in (None, "auto") else tiles,
+            "normalization": ({"function": "csbdeep.data.PercentileNormalizer", "pmin": normalization[0],
+                               "pmax": normalization[1], "undone_after_prediction": True}
+                              if normalization is not None else None),
+            "upsampled_xy": upsample_factor,
+            "versions": versions,
+        }
+        meta = dict(stack.attrs.get("metadata") or {})
+        common = {"pixel_size_um": pixel_size_um, "z_step_um": stack.attrs.get("z_step_um"),
+                  "overwrite": overwrite}
+        write_stack(out, mean, metadata={**meta, "restoration": {**provenance, "output": "mean"}}, **common)
+        if scale is not None:
+            write_stack(scale_out, scale, metadata={**meta, "restoration": {**provenance, "output": "scale"}},
+                        **common)
+        results.append({"input": str(f), "output": str(out), "scale": str(scale_out) if scale is not None else None,
+                        "shape": list(mean.shape), "seconds": round(time.perf_counter() - t0, 3)})
+    return results

@@ -1,0 +1,67 @@
+"""Small synthetic luminescence datasets for the CARE tests (no simulator needed).
+
+Smooth blobs (cells) imaged with shot noise at two exposures: a short one
+with a handful of photons per pixel and a long one with many, in csbdeep's
+folder layout DATA/<condition>/<name>.tif.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from lumicare_ij.io import write_stack
+
+
+def blobs(shape=(16, 64, 64), n_blobs=6, sigma=(1.5, 4.0, 4.0), seed=0) -> np.ndarray:
+    """Noise-free specimen: Gaussian-smoothed random points, max 1, background 0.02."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros(shape, np.float64)
+    for _ in range(n_blobs):
+        z = rng.integers(2, shape[0] - 2)
+        y, x = rng.integers(4, shape[1] - 4), rng.integers(4, shape[2] - 4)
+        img[z, y, x] = rng.uniform(0.5, 1.0)
+    img = ndimage.gaussian_filter(img, sigma)
+    img /= img.max()
+    return img + 0.02
+
+
+def poisson(signal, photons, rng) -> np.ndarray:
+    """Shot-noise-limited camera image in counts (uint16) with a dark offset of 100."""
+    return (rng.poisson(signal * photons) + 100).astype(np.uint16)
+
+
+def write_dataset(root, n_stacks=3, shape=(16, 64, 64), short_photons=4.0, long_photons=400.0, seed=0,
+                  pixel_size_um=0.65, z_step_um=0.57, binned_short: int | None = None) -> dict:
+    """Write DATA/short, DATA/long, DATA/short_b (a second short repeat), DATA/fluo, DATA/gt.
+
+    Returns the ground truths by name. ``binned_short`` also writes
+    DATA/short_binned: chip-binned short exposures (sum over bins, as a camera does).
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    truths = {}
+    for i in range(n_stacks):
+        name = f"cell{i:02d}.tif"
+        gt = blobs(shape, seed=seed * 100 + i)
+        truths[name] = gt
+        cal = {"pixel_size_um": pixel_size_um, "z_step_um": z_step_um}
+        write_stack(root / "short" / name, poisson(gt, short_photons, rng),
+                    metadata={"exposure_s": 0.5, "modality": "luminescence"}, **cal)
+        write_stack(root / "short_b" / name, poisson(gt, short_photons, rng),
+                    metadata={"exposure_s": 0.5, "modality": "luminescence"}, **cal)
+        write_stack(root / "long" / name, poisson(gt, long_photons, rng),
+                    metadata={"exposure_s": 60.0, "modality": "luminescence"}, **cal)
+        write_stack(root / "fluo" / name, poisson(gt ** 0.8, 200.0, rng),
+                    metadata={"exposure_s": 0.1, "modality": "fluorescence"}, **cal)
+        write_stack(root / "gt" / name, gt.astype(np.float32), **cal)
+        if binned_short:
+            b = binned_short
+            z, y, x = shape
+            summed = gt[:, : y // b * b, : x // b * b].reshape(z, y // b, b, x // b, b).sum(axis=(2, 4))
+            write_stack(root / "short_binned" / name, poisson(summed, short_photons, rng),
+                        metadata={"exposure_s": 0.5, "binning": b}, pixel_size_um=pixel_size_um * b,
+                        z_step_um=z_step_um)
+    return truths

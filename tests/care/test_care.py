@@ -1,0 +1,222 @@
+"""CARE training, resume, loading, prediction and restoring files (tiny networks)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lumicare_ij import care, training
+from lumicare_ij.care import ModelError
+from lumicare_ij.io import read_stack, write_stack
+
+from . import synth
+
+SHAPE = (8, 32, 32)
+# A network small enough to train in seconds; quality is tested in test_quality.py.
+# probabilistic on (the quick preset is not) to test mean and scale outputs.
+TINY = dict(unet_n_first=4, train_steps_per_epoch=2, train_batch_size=4, probabilistic=True)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("care")
+    synth.write_dataset(root / "data", n_stacks=2, shape=SHAPE)
+    npz = root / "train.npz"
+    training.prepare_training_data(root / "data", "denoise", "short", "long", npz, preset="quick",
+                                   patch_size=(8, 16, 16), n_patches_per_image=4, seed=0, progress=False)
+    return root, npz
+
+
+@pytest.fixture(scope="module")
+def model_dir(data):
+    root, npz = data
+    care.train(npz, root / "models" / "tiny", epochs=2, progress=True, **TINY)
+    return root / "models" / "tiny"
+
+
+def test_train_writes_csbdeep_folder_and_record(model_dir, data):
+    _, npz = data
+    names = {p.name for p in model_dir.iterdir()}
+    assert {"config.json", "weights_best.h5", "weights_last.h5", "lumicare.json"} <= names
+    assert "weights_now.h5" not in names
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["probabilistic"] is True and config["unet_n_first"] == 4
+    assert config["train_tensorboard"] is care.tensorboard_available()
+    record = care.read_model_record(model_dir)
+    assert record["status"] == "finished" and record["epochs_done"] == 2
+    assert [h["epoch"] for h in record["history"]] == [1, 2]
+    assert all(np.isfinite(h["loss"]) and np.isfinite(h["val_loss"]) for h in record["history"])
+    assert record["regime"] == "denoise" and record["preset"]["name"] == "quick"
+    assert record["data"]["npz"] == str(npz.resolve())
+    assert record["data"]["record"]["n_patches"] == 64
+    assert record["normalization"]["prediction"]["pmin"] == 2.0
+    assert record["normalization"]["training"]["pmax_range"] == [99.5, 99.9]
+    assert {"csbdeep", "tensorflow", "keras", "numpy"} <= set(record["versions"])
+
+
+def test_existing_model_is_not_replaced(model_dir, data):
+    _, npz = data
+    with pytest.raises(FileExistsError, match="resume"):
+        care.train(npz, model_dir, epochs=1, progress=False, **TINY)
+    with pytest.raises(ModelError, match="already trained 2 of 2"):
+        care.train(npz, model_dir, resume=True, progress=False)
+
+
+def test_nothing_to_resume(tmp_path, data):
+    with pytest.raises(ModelError, match="nothing to resume"):
+        care.train(data[1], tmp_path / "new", resume=True)
+
+
+def test_training_data_errors(tmp_path, data):
+    _, npz = data
+    with pytest.raises(ModelError, match="no such training file"):
+        care.train(tmp_path / "missing.npz", tmp_path / "m", progress=False)
+    with pytest.raises(ModelError, match="cannot be split"):
+        care.train(npz, tmp_path / "m", validation_split=0.001, progress=False, **TINY)
+    with pytest.raises(ModelError, match=r"\(8, 16, 16\) is not divisible by 2\*\*unet_n_depth = 16"):
+        care.train(npz, tmp_path / "m", unet_n_depth=4, progress=False, **TINY)
+    assert not (tmp_path / "m").exists()
+
+
+class _InterruptAfterEpoch:
+    """Keras callback that simulates Ctrl-C at the end of the given epoch."""
+
+    def __new__(cls, epoch):
+        from keras.callbacks import Callback
+
+        class Interrupt(Callback):
+            def on_epoch_end(self, e, logs=None):
+                if e + 1 == epoch:
+                    raise KeyboardInterrupt
+
+        return Interrupt()
+
+
+def test_interrupted_training_resumes_from_last_epoch(tmp_path, data):
+    _, npz = data
+    model_dir = tmp_path / "resumable"
+    with pytest.raises(KeyboardInterrupt):
+        care.train(npz, model_dir, epochs=3, progress=False, callbacks=[_InterruptAfterEpoch(1)], **TINY)
+    record = care.read_model_record(model_dir)
+    assert record["status"] == "interrupted" and record["epochs_done"] == 1
+    assert (model_dir / "weights_last.h5").is_file() and (model_dir / "optimizer_last.npz").is_file()
+    first_epoch = record["history"][0]
+
+    record = care.train(npz, model_dir, resume=True, progress=True)
+    assert record["status"] == "finished" and record["epochs_done"] == 3
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3]
+    assert record["history"][0] == first_epoch
+    assert record["resumed_at_epochs"] == [1]
+    # The optimizer continued: Adam's step counter counts all three epochs' steps.
+    with np.load(model_dir / "optimizer_last.npz") as f:
+        assert int(f["0"]) == 3 * TINY["train_steps_per_epoch"]
+    # Train longer.
+    record = care.train(npz, model_dir, resume=True, epochs=4, progress=False)
+    assert record["epochs_done"] == 4 and record["resumed_at_epochs"] == [1, 3]
+    assert json.loads((model_dir / "config.json").read_text())["train_epochs"] == 4
+    with pytest.raises(ModelError, match="only epochs may be changed"):
+        care.train(npz, model_dir, resume=True, epochs=5, unet_n_first=8)
+
+
+# ---------------------------------------------------------------- load / predict
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(ModelError, match="no such model folder"):
+        care.load_model(tmp_path / "none")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="not a CARE model folder"):
+        care.load_model(tmp_path / "empty")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text('{"n_rays": 32}')
+    with pytest.raises(ModelError, match="not a CSBDeep CARE"):
+        care.load_model(tmp_path / "other")
+
+
+def test_predict_mean_scale_and_tiles(model_dir):
+    model = care.load_model(model_dir)
+    image = synth.poisson(synth.blobs((16, 48, 40), seed=5), 4.0, np.random.default_rng(0))
+    mean = care.predict(model, image)
+    assert mean.shape == image.shape and mean.dtype == np.float32
+    mean2, scale = care.predict(model, image, return_scale=True)
+    np.testing.assert_allclose(mean2, mean, rtol=1e-5, atol=1e-5)
+    assert scale.shape == image.shape and scale.dtype == np.float32 and (scale > 0).all()
+    tiled = care.predict(model, image, tiles=(2, 2, 2))
+    assert tiled.shape == image.shape
+    # Tiles overlap by the network's receptive field: tiling barely changes the result.
+    assert np.abs(tiled - mean).max() <= 1e-3 * (np.abs(mean).max() + 1)
+    np.testing.assert_allclose(care.predict(model, image, tiles="auto"), mean, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="3D stacks"):
+        care.predict(model, image[0])
+    with pytest.raises(ValueError, match="tiles must be 3"):
+        care.predict(model, image, tiles=(2, 2))
+
+
+def test_predict_is_csbdeep_predict(model_dir):
+    """No extra processing: the same numbers as calling csbdeep directly."""
+    from csbdeep.data import PercentileNormalizer
+
+    model = care.load_model(model_dir)
+    image = synth.poisson(synth.blobs(SHAPE, seed=6), 4.0, np.random.default_rng(1))
+    direct = model.predict(image, "ZYX", normalizer=PercentileNormalizer(2, 99.8))
+    np.testing.assert_array_equal(care.predict(model, image), direct)
+
+
+def test_restore_files(model_dir, data, tmp_path):
+    root, _ = data
+    inputs = root / "data" / "short"
+    out = tmp_path / "restored"
+    results = care.restore_files(model_dir, inputs, out, tiles=(1, 2, 2), save_scale=True, progress=False)
+    assert [r["output"] for r in results] == [str(out / "cell00.tif"), str(out / "cell01.tif")]
+    restored = read_stack(out / "cell00.tif")
+    scale = read_stack(out / "cell00_scale.tif")
+    source = read_stack(inputs / "cell00.tif")
+    assert restored.dtype == np.float32 and scale.dtype == np.float32
+    assert restored.shape == scale.shape == SHAPE
+    assert restored.attrs["pixel_size_um"] == pytest.approx(0.65)
+    assert restored.attrs["z_step_um"] == pytest.approx(0.57)
+    meta = restored.attrs["metadata"]
+    assert meta["exposure_s"] == 0.5  # the input's metadata are kept
+    prov = meta["restoration"]
+    assert prov["output"] == "mean" and scale.attrs["metadata"]["restoration"]["output"] == "scale"
+    assert prov["input_file"] == str((inputs / "cell00.tif").resolve())
+    assert prov["model_dir"] == str(model_dir.resolve()) and prov["tiles_zyx"] == [1, 2, 2]
+    assert prov["regime"] == "denoise"
+    model = care.load_model(model_dir)
+    np.testing.assert_allclose(restored.values, care.predict(model, source.values, tiles=(1, 2, 2)),
+                               rtol=1e-6, atol=1e-6)
+
+    # Existing outputs are refused (nothing written), replaced with overwrite.
+    with pytest.raises(FileExistsError, match="4 output"):
+        care.restore_files(model_dir, inputs, out, save_scale=True, progress=False)
+    care.restore_files(model_dir, [inputs / "cell01.tif"], out, overwrite=True, progress=False)
+
+
+def test_restore_never_overwrites_inputs(model_dir, tmp_path):
+    stack = synth.poisson(synth.blobs(SHAPE, seed=7), 4.0, np.random.default_rng(2))
+    path = write_stack(tmp_path / "in" / "x.tif", stack)
+    with pytest.raises(ValueError, match="would replace an input"):
+        care.restore_files(model_dir, path, tmp_path / "in", overwrite=True, progress=False)
+    np.testing.assert_array_equal(read_stack(path).values, stack)
+    with pytest.raises(FileNotFoundError):
+        care.restore_files(model_dir, tmp_path / "nothing.tif", tmp_path / "out", progress=False)
+
+
+def test_restore_upsamples_binned_inputs_for_upsample_models(model_dir, tmp_path):
+    import shutil
+
+    upsample_model = tmp_path / "upsample_model"
+    shutil.copytree(model_dir, upsample_model)
+    record = json.loads((upsample_model / "lumicare.json").read_text())
+    record.update(regime="upsample", bin_factor=2)
+    (upsample_model / "lumicare.json").write_text(json.dumps(record))
+    binned = synth.poisson(synth.blobs((8, 16, 16), seed=8), 16.0, np.random.default_rng(3))
+    path = write_stack(tmp_path / "in" / "b.tif", binned, pixel_size_um=1.3, z_step_um=0.57)
+
+    care.restore_files(upsample_model, path, tmp_path / "out", progress=False)
+    restored = read_stack(tmp_path / "out" / "b.tif")
+    assert restored.shape == (8, 32, 32)
+    assert restored.attrs["pixel_size_um"] == pytest.approx(0.65)
+    assert restored.attrs["metadata"]["restoration"]["upsampled_xy"] == 2
+
+    care.restore_files(upsample_model, path, tmp_path / "as_is", upsample_factor=1, progress=False)
+    assert read_stack(tmp_path / "as_is" / "b.tif").shape == (8, 16, 16)
