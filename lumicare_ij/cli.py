@@ -7,6 +7,8 @@ scripts and the command line behave the same.
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -15,9 +17,19 @@ DESCRIPTION = """\
 lumicare - restore short-exposure luminescence microscopy with CARE and
 measure the result exactly as Fiji (ImageJ 1.53t) does.
 
-Typical session:
-  lumicare simulate --specimen h2b --out data/ --small   make a dataset to try things on
-  lumicare ijcheck                                       check that Java + ImageJ 1.53t start
+Try it:  lumicare demo        (simulate, train, restore and evaluate in a few minutes)
+
+A session on your own data (DIR/<condition>/<stack>.tif, same names per condition):
+  lumicare presets                                          the paper's settings
+  lumicare prepare --data DIR --regime denoise --input lum_0.5s --target lum_60s --out train.npz
+  lumicare train --data train.npz --model models/denoise     (Ctrl-C, then --resume)
+  lumicare predict --model models/denoise DIR/lum_0.5s --out restored/ --tiles 2,2,2
+  lumicare evaluate --reference DIR/lum_60s --restored restored/ --raw DIR/lum_0.5s --out eval/
+  lumicare export --model models/denoise --format csbdeep-fiji --out denoise.zip
+
+Other tools:
+  lumicare simulate --specimen h2b --out data/ --small      simulated acquisitions
+  lumicare ijcheck                                          check that Java + ImageJ 1.53t start
 
 Run 'lumicare <command> --help' for the options of each command.
 """
@@ -129,12 +141,299 @@ def _run_ijcheck(args) -> int:
     return 0
 
 
+def _tiles(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        tiles = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--tiles takes Z,Y,X such as 2,2,2, or 'auto'; got {text!r}") from None
+    if len(tiles) != 3 or min(tiles) < 1:
+        raise argparse.ArgumentTypeError(f"--tiles takes three whole numbers >= 1 (Z,Y,X); got {text!r}")
+    return tiles
+
+
+def _add_presets(sub) -> None:
+    p = sub.add_parser("presets", help="show the training presets (the paper's table and 'quick')",
+                       description="Show the presets: the paper's training table for cytoplasmic NanoLuc, "
+                                   "H2B and TOMM20, and 'quick' for CPUs. Any field can be overridden "
+                                   "on 'lumicare prepare' and 'lumicare train'.")
+    p.add_argument("names", nargs="*", help="presets to show [all]")
+    p.set_defaults(run=_run_presets)
+
+
+def _run_presets(args) -> int:
+    from .presets import format_presets
+
+    try:
+        print(format_presets(args.names or None))
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    return 0
+
+
+def _add_preset_overrides(p, training: bool) -> None:
+    p.add_argument("--preset", default=None,
+                   help="cytoplasmic, h2b, tomm20 (the paper's table) or quick (CPU); see 'lumicare presets'")
+    if training:
+        p.add_argument("--epochs", type=_positive_int, help="number of epochs (train_epochs)")
+        p.add_argument("--steps-per-epoch", type=_positive_int, help="train_steps_per_epoch")
+        p.add_argument("--batch-size", type=_positive_int, help="train_batch_size")
+        p.add_argument("--learning-rate", type=float, help="train_learning_rate")
+        p.add_argument("--validation-split", type=float, help="fraction of patches for validation")
+        p.add_argument("--probabilistic", choices=("true", "false"), help="probabilistic CARE (mean + scale)")
+        p.add_argument("--depth", type=_positive_int, help="U-Net depth (unet_n_depth)")
+        p.add_argument("--first-filters", type=_positive_int, help="filters of the first U-Net level (unet_n_first)")
+    else:
+        p.add_argument("--patch-size", metavar="Z,Y,X", help="patch size in pixels (paper: 16,64,64)")
+        p.add_argument("--patches-per-stack", type=_positive_int, help="n_patches_per_image")
+
+
+def _add_prepare(sub) -> None:
+    p = sub.add_parser(
+        "prepare", help="make a CARE training file from paired stacks (four regimes)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent("""\
+            Pair stacks of two conditions by file name (DATA/<input>/<name>.tif with
+            DATA/<target>/<name>.tif), augment each pair 8-fold (4 rotations x mirror,
+            as the paper), sample random patches and write csbdeep's training file
+            (.npz) plus a .json record of how it was made.
+
+            Regimes:
+              denoise       short exposure -> long exposure (e.g. lum_0.5s -> lum_60s)
+              upsample      binned short exposure -> unbinned long exposure; unbinned
+                            inputs are binned with Fiji's Bin (average, --bin-factor)
+                            and upsampled without interpolation; chip-binned inputs
+                            are upsampled only
+              n2n           short exposure <-> second short exposure (noise2noise,
+                            both directions)
+              fluorescence  short-exposure luminescence -> fluorescence (e.g. fluo)
+            """),
+        epilog="example: lumicare prepare --data data/ --regime denoise --input lum_0.5s "
+               "--target lum_60s --out train.npz --preset quick")
+    p.add_argument("--data", required=True, type=Path, help="folder with one subfolder per condition")
+    p.add_argument("--regime", required=True, choices=("denoise", "upsample", "n2n", "fluorescence"))
+    p.add_argument("--input", required=True, help="input condition (subfolder name), e.g. lum_0.5s")
+    p.add_argument("--target", required=True, help="target condition, e.g. lum_60s, lum_5s_rep2 or fluo")
+    p.add_argument("--out", required=True, type=Path, help="training file to write (.npz)")
+    p.add_argument("--bin-factor", type=_positive_int, help="upsample regime: Fiji Bin factor for unbinned inputs")
+    p.add_argument("--seed", type=int, default=0, help="random seed for patch sampling [0]")
+    p.add_argument("--force", action="store_true", help="replace an existing training file")
+    _add_preset_overrides(p, training=False)
+    p.set_defaults(run=_run_prepare)
+
+
+def _run_prepare(args) -> int:
+    from .training import prepare_training_data, training_record_path
+
+    record = prepare_training_data(args.data, args.regime, args.input, args.target, args.out,
+                                   preset=args.preset or "quick", patch_size=args.patch_size,
+                                   n_patches_per_image=args.patches_per_stack, seed=args.seed,
+                                   bin_factor=args.bin_factor, overwrite=args.force)
+    print(f"Wrote {args.out} ({record['n_patches']} patches from {record['n_stack_pairs']} stack pairs, "
+          f"8-fold augmented) and its record {training_record_path(args.out)}")
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train a CARE network on a training file (resumable)",
+        description="Train a 3D CARE network (csbdeep) on a file from 'lumicare prepare'. The model "
+                    "folder gets csbdeep's layout (config.json, weights_best.h5, weights_last.h5) plus "
+                    "lumicare.json (regime, preset, data, normalization, versions, history). Ctrl-C "
+                    "keeps every finished epoch; run the same command with --resume to continue.",
+        epilog="example: lumicare train --data train.npz --model models/h2b --preset h2b --epochs 50")
+    p.add_argument("--data", required=True, type=Path, help="training file (.npz) from 'lumicare prepare'")
+    p.add_argument("--model", required=True, type=Path, help="model folder to create")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted training from its last epoch")
+    p.add_argument("--force", action="store_true", help="replace an existing model folder")
+    _add_preset_overrides(p, training=True)
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args) -> int:
+    from .care import train
+
+    overrides = {"train_steps_per_epoch": args.steps_per_epoch, "train_batch_size": args.batch_size,
+                 "train_learning_rate": args.learning_rate, "validation_split": args.validation_split,
+                 "probabilistic": args.probabilistic, "unet_n_depth": args.depth,
+                 "unet_n_first": args.first_filters}
+    try:
+        record = train(args.data, args.model, args.preset, epochs=args.epochs, resume=args.resume,
+                       overwrite=args.force, **overrides)
+    except KeyboardInterrupt:
+        print(f"lumicare: training interrupted; finished epochs are saved in {args.model}. Continue with:\n"
+              f"  lumicare train --data {args.data} --model {args.model} --resume", file=sys.stderr)
+        return 130
+    last = (record.get("history") or [{}])[-1]
+    print(f"Trained {args.model}: {record['epochs_done']} epochs in {record.get('training_seconds', 0):.0f} s, "
+          f"final val_loss {last.get('val_loss', float('nan')):.4g}, best {record.get('best_val_loss', float('nan')):.4g}")
+    return 0
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser(
+        "predict", help="restore stacks with a trained model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent("""\
+            Restore one file, several files or a folder of .tif stacks with a trained
+            model. Writes float32 ImageJ TIFFs named like the inputs into --out, with
+            the input's calibration and a provenance record (Image > Show Info in Fiji).
+            Inputs are never overwritten.
+
+            Normalization (--normalize):
+              csbdeep  percentiles 2 / 99.8 of each stack, output mapped back to the
+                       input's intensity scale (csbdeep's default; as training)
+              fiji     what the CSBDeep Fiji plugin does by default: percentiles
+                       3 / 99.8 (nearest rank), clamp below 0, no mapping back, and
+                       its tiling; gives the numbers Fiji shows
+            """),
+        epilog="example: lumicare predict --model models/h2b data/lum_0.5s --out restored/ --tiles 2,2,2 --scale")
+    p.add_argument("inputs", nargs="+", type=Path, help="stacks (.tif) or folders of stacks")
+    p.add_argument("--model", required=True, type=Path, help="model folder (lumicare train, or any csbdeep CARE model)")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--tiles", type=_tiles, default=None,
+                   help="tiles Z,Y,X (the paper used 2,2,2) or 'auto' (more tiles on out-of-memory) [none]")
+    p.add_argument("--scale", action="store_true",
+                   help="probabilistic models: also write the uncertainty (scale) as <name>_scale.tif")
+    p.add_argument("--normalize", choices=("csbdeep", "fiji"), default="csbdeep", help="see above [csbdeep]")
+    p.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    p.set_defaults(run=_run_predict)
+
+
+def _run_predict(args) -> int:
+    from .care import restore_files
+
+    if args.normalize == "fiji":
+        from .export.fiji_parity import restore_files_like_fiji as restore
+    else:
+        restore = restore_files
+    results = restore(args.model, args.inputs, args.out, tiles=args.tiles, save_scale=args.scale,
+                      overwrite=args.force)
+    print(f"Restored {len(results)} stack(s) into {args.out}/")
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate", help="measure restorations against references (the paper's readouts + PSNR/SSIM)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent("""\
+            Compare restored stacks (and optionally the raw inputs and a second reference
+            acquisition, the technical noise) with reference stacks of the same names.
+
+            Readouts (--readout, as the paper measured them in Fiji):
+              mask_mae         Figure 1: 16-bit, Mean dark threshold, particles >= 100 px,
+                               MAE between masks (0 = identical, 255 = all differ)
+              nuclear_pearson  Figure 2a: Triangle dark threshold of the reference,
+                               particles >= 5 px, Pearson's R of raw pixels under it
+              mito_morphology  Figure 2b: max projection, rolling ball 5, Default threshold,
+                               particles >= 20 px, mean circularity and aspect ratio
+            PSNR, SSIM and NRMSE are always computed (after CARE's normalization).
+            Writes metrics.csv, metrics.json and summary.txt into --out.
+            """),
+        epilog="example: lumicare evaluate --reference data/lum_60s --restored restored/ "
+               "--raw data/lum_0.5s --baseline data/lum_60s_rep2 --out eval/")
+    p.add_argument("--reference", required=True, type=Path, help="reference stacks (e.g. the 60 s exposures)")
+    p.add_argument("--restored", required=True, type=Path, help="restored stacks")
+    p.add_argument("--raw", type=Path, help="the raw inputs, to compare with the restorations")
+    p.add_argument("--baseline", type=Path, help="a second reference acquisition (technical noise)")
+    p.add_argument("--readout", action="append", choices=("mask_mae", "nuclear_pearson", "mito_morphology"),
+                   help="paper readout(s) to compute [mask_mae]; repeat for several")
+    p.add_argument("--engine", choices=("numpy", "imagej"), default="numpy",
+                   help="who computes the Fiji steps: numpy (identical results) or the real ImageJ [numpy]")
+    p.add_argument("--out", required=True, type=Path, help="folder for metrics.csv/json and summary.txt")
+    p.add_argument("--force", action="store_true", help="replace earlier results in --out")
+    p.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args) -> int:
+    from .evaluation import evaluate_folders, format_table, summarize, write_results
+
+    compare = {}
+    if args.raw:
+        compare["raw"] = args.raw
+    compare["restored"] = args.restored
+    if args.baseline:
+        compare["technical noise"] = args.baseline
+    rows = evaluate_folders(args.reference, compare, tuple(args.readout or ("mask_mae",)), engine=args.engine)
+    paths = write_results(rows, args.out, overwrite=args.force)
+    print(format_table(summarize(rows)))
+    print(f"Per-stack results: {paths['csv']}")
+    return 0
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser(
+        "demo", help="the whole method in a few minutes on simulated data (no arguments needed)",
+        description="Simulate a small H2B dataset, train the 'quick' CARE preset to restore 0.5 s "
+                    "luminescence towards 60 s, restore held-out stacks and evaluate them against the "
+                    "60 s ground truth, next to the raw 0.5 s input and the technical noise (two 60 s "
+                    "acquisitions). Takes a few minutes on 2 CPU cores.")
+    p.add_argument("--out", type=Path, default=Path("lumicare-demo"), help="output folder [lumicare-demo]")
+    p.add_argument("--epochs", type=_positive_int, help="override the quick preset's epochs")
+    p.add_argument("--seed", type=int, default=0, help="random seed [0]")
+    p.add_argument("--force", action="store_true", help="redo the demo in an existing output folder")
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args) -> int:
+    from .demo import run_demo
+    from .evaluation import format_table
+
+    record = run_demo(args.out, epochs=args.epochs, seed=args.seed, overwrite=args.force)
+    print("\nHeld-out H2B stacks, 0.5 s luminescence restored towards 60 s (means over stacks):")
+    print(format_table(record["summary"]))
+    print(f"\nRestored stacks: {args.out / 'restored'}/   metrics: {args.out / 'metrics.csv'}   "
+          f"total {record['total_seconds']:.0f} s")
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser(
+        "export", help="export a model for Fiji (CSBDeep plugin) or bioimage.io",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent("""\
+            Export a trained CARE model (any csbdeep CARE model folder) so that Fiji runs it.
+
+              csbdeep-fiji  a SavedModel ZIP for Fiji's CSBDeep plugin ("Run your network"),
+                            rebuilt as a TensorFlow 1.x graph that TensorFlow Java 1.15
+                            (Fiji's runtime) loads
+              bioimageio    a bioimage.io model package (rdf.yaml, format 0.5) with the same
+                            weights, test tensors, cover and documentation (deepImageJ / JDLL)
+            """),
+        epilog="example: lumicare export --model models/h2b --format csbdeep-fiji --out h2b.zip")
+    p.add_argument("--model", required=True, type=Path, help="CARE model folder")
+    p.add_argument("--format", required=True, choices=("csbdeep-fiji", "bioimageio"))
+    p.add_argument("--out", required=True, type=Path, help="ZIP file to write")
+    p.add_argument("--output", choices=("mean", "mean+scale"), default="mean",
+                   help="probabilistic models: export the mean only, or mean and scale as channels [mean]")
+    p.add_argument("--force", action="store_true", help="replace an existing ZIP")
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args) -> int:
+    from .export import export_bioimageio, export_csbdeep_fiji
+
+    export = export_csbdeep_fiji if args.format == "csbdeep-fiji" else export_bioimageio
+    path = export(args.model, args.out, output=args.output, overwrite=args.force)
+    print(f"Wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lumicare", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"lumicare-ij {_version()}")
     sub = parser.add_subparsers(title="commands", metavar="<command>")
+    _add_demo(sub)
     _add_simulate(sub)
+    _add_presets(sub)
+    _add_prepare(sub)
+    _add_train(sub)
+    _add_predict(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
     _add_ijcheck(sub)
     return parser
 
@@ -148,6 +447,19 @@ def _version() -> str:
         return "unknown"
 
 
+def _domain_errors() -> tuple:
+    """The package's user-facing exceptions (imported lazily: some modules load TensorFlow)."""
+    errors = []
+    for module, name in (("training", "TrainingDataError"), ("care", "ModelError"),
+                         ("export.errors", "ExportError"), ("export.errors", "TFJavaError"),
+                         ("macros", "MacroError")):
+        try:
+            errors.append(getattr(importlib.import_module(f"lumicare_ij.{module}"), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -158,9 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     from .ijops._checks import InputError
     from .io import StackError
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter helps nobody here
     try:
         return args.run(args)
-    except (UserError, StackError, InputError, ImageJUnavailableError, FileExistsError, FileNotFoundError) as err:
+    except (UserError, StackError, InputError, ImageJUnavailableError, FileExistsError, FileNotFoundError,
+            *_domain_errors()) as err:
         print(f"lumicare: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

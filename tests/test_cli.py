@@ -51,3 +51,48 @@ def test_simulate_refuses_to_overwrite_a_non_empty_folder(tmp_path, capsys):
 def test_bad_arguments_are_explained(args, message):
     out = run(*args)
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_prepare_train_predict_evaluate_export_through_the_cli(tmp_path, capsys):
+    data, model = tmp_path / "data", tmp_path / "model"
+    assert cli.main(["simulate", "--specimen", "h2b", "--stacks", "2", "--size", "8,64,64",
+                     "--out", str(data)]) == 0
+    assert cli.main(["prepare", "--data", str(data), "--regime", "denoise", "--input", "lum_0.5s",
+                     "--target", "lum_60s", "--out", str(tmp_path / "train.npz"), "--patch-size", "8,32,32",
+                     "--patches-per-stack", "4"]) == 0
+    assert "64 patches from 2 stack pairs" in capsys.readouterr().out
+    assert cli.main(["train", "--data", str(tmp_path / "train.npz"), "--model", str(model), "--epochs", "1",
+                     "--steps-per-epoch", "2", "--batch-size", "4", "--first-filters", "8"]) == 0
+    assert "Trained" in capsys.readouterr().out
+    restored = tmp_path / "restored"
+    assert cli.main(["predict", "--model", str(model), str(data / "lum_0.5s"), "--out", str(restored),
+                     "--tiles", "1,2,2"]) == 0
+    assert sorted(p.name for p in restored.glob("*.tif")) == ["h2b_000.tif", "h2b_001.tif"]
+    assert cli.main(["evaluate", "--reference", str(data / "lum_60s"), "--restored", str(restored),
+                     "--raw", str(data / "lum_0.5s"), "--readout", "nuclear_pearson",
+                     "--out", str(tmp_path / "eval")]) == 0
+    table = capsys.readouterr().out
+    assert "nuclear_pearson" in table and "restored" in table and "raw" in table
+    assert (tmp_path / "eval" / "metrics.csv").is_file()
+    assert cli.main(["export", "--model", str(model), "--format", "csbdeep-fiji",
+                     "--out", str(tmp_path / "m.zip")]) == 0
+    assert (tmp_path / "m.zip").stat().st_size > 1000
+    # Everything refuses to overwrite what exists, with a message and no traceback.
+    assert cli.main(["export", "--model", str(model), "--format", "csbdeep-fiji",
+                     "--out", str(tmp_path / "m.zip")]) == 2
+    assert cli.main(["predict", "--model", str(model), str(data / "lum_0.5s"), "--out", str(restored)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "exists" in err
+
+
+def test_user_errors_of_the_pipeline_are_explained(tmp_path, capsys):
+    assert cli.main(["prepare", "--data", str(tmp_path), "--regime", "denoise", "--input", "a",
+                     "--target", "b", "--out", str(tmp_path / "t.npz")]) == 2
+    assert cli.main(["predict", "--model", str(tmp_path), str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["export", "--model", str(tmp_path), "--format", "csbdeep-fiji",
+                     "--out", str(tmp_path / "m.zip")]) == 2
+    assert cli.main(["presets", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("lumicare: error:") == 4 and "Traceback" not in err
+    assert not (tmp_path / "m.zip").exists()
