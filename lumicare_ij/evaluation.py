@@ -12,7 +12,7 @@ Image-quality metrics follow CARE's evaluation (Weigert et al. 2018): the
 reference is percentile-normalized (csbdeep ``normalize``, 0.1/99.9), and each
 test image is affinely rescaled to it with the least-squares fit
 (csbdeep ``normalize_minmse``) before PSNR (data range 1), SSIM and NRMSE are
-computed. The paper's readouts (mask MAE, nuclear Pearson, mitochondrial
+computed (SSIM is the mean over XY slices). The paper's readouts (mask MAE, nuclear Pearson, mitochondrial
 shape) are computed on the raw values, exactly as Fiji did.
 """
 
@@ -45,7 +45,10 @@ def image_quality(test, reference) -> dict:
     fitted = normalize_minmse(np.asarray(test, np.float32), ref).astype(np.float32)
     return {
         "psnr": float(peak_signal_noise_ratio(ref, fitted, data_range=1.0)),
-        "ssim": float(structural_similarity(ref, fitted, data_range=1.0)),
+        # SSIM per XY slice, averaged: stacks of fewer than 7 slices have no 3D window.
+        "ssim": float(np.mean([structural_similarity(r, f, data_range=1.0)
+                               for r, f in zip(ref.reshape(-1, *ref.shape[-2:]),
+                                               fitted.reshape(-1, *fitted.shape[-2:]))])),
         "nrmse": float(normalized_root_mse(ref, fitted)),
     }
 
