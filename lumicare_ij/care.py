@@ -676,6 +676,17 @@ def _input_files(inputs) -> list[Path]:
     return files
 
 
+def _normalization_record(normalization) -> dict | None:
+    if normalization == "fiji":
+        return {"function": "CSBDeep Fiji plugin defaults (lumicare_ij.export.fiji_parity)",
+                "pmin": 3.0, "pmax": 99.8, "percentiles": "nearest rank, whole image", "clamp_below_0": True,
+                "undone_after_prediction": False, "tiling": "8 tiles, multiples of 32, overlap 32, mirror"}
+    if normalization is None:
+        return None
+    return {"function": "csbdeep.data.PercentileNormalizer", "pmin": normalization[0],
+            "pmax": normalization[1], "undone_after_prediction": True}
+
+
 def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = False, overwrite: bool = False,
                   progress: bool = True, normalization=PREDICT_PERCENTILES,
                   upsample_factor: int | None = None) -> list[dict]:
@@ -698,8 +709,10 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
         Replace existing outputs. Inputs are never replaced, whatever this says.
     progress : bool
         Progress bar over the files.
-    normalization : (pmin, pmax) or None
-        See :func:`predict`.
+    normalization : (pmin, pmax), None or "fiji"
+        See :func:`predict`. ``"fiji"``: reproduce the CSBDeep Fiji plugin's
+        defaults (3/99.8 nearest-rank percentiles, clamp below 0, no mapping
+        back, its tiling; ``tiles`` is then ignored), so the numbers equal Fiji's.
     upsample_factor : int, optional
         For models of the upsample regime: the XY binning of the inputs,
         which are upsampled without interpolation by this factor before
@@ -758,6 +771,12 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
                                   f"{' ...' if len(existing) > 3 else ''}); choose another folder or pass "
                                   "overwrite=True (--force).")
 
+    if normalization == "fiji":
+        from .export.fiji_parity import predict_like_fiji
+        if save_scale:
+            raise ModelError("the Fiji plugin's mode restores the mean only; drop the scale output "
+                             "(--scale) or use the csbdeep normalization.")
+        tiles = "fiji"
     model = load_model(model_dir)
     if save_scale and not model.config.probabilistic:
         raise ModelError(f"{model_dir} is not probabilistic; it predicts no scale (uncertainty).")
@@ -778,8 +797,11 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
                                                    array.shape[2] * upsample_factor))
             if pixel_size_um:
                 pixel_size_um = pixel_size_um / upsample_factor
-        result = predict(model, array, tiles=tiles, normalization=normalization, return_scale=save_scale)
-        mean, scale = result if save_scale else (result, None)
+        if normalization == "fiji":
+            mean, scale = predict_like_fiji(model, array), None
+        else:
+            result = predict(model, array, tiles=tiles, normalization=normalization, return_scale=save_scale)
+            mean, scale = result if save_scale else (result, None)
         provenance = {
             "software": f"lumicare_ij {versions.get('lumicare_ij', '?')}",
             "created": _now(),
@@ -787,10 +809,8 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
             "regime": record.get("regime"),
             "preset": (record.get("preset") or {}).get("name"),
             "input_file": str(f.resolve()),
-            "tiles_zyx": list(_n_tiles(tiles, 3)) if tiles not in (None, "auto") else tiles,
-            "normalization": ({"function": "csbdeep.data.PercentileNormalizer", "pmin": normalization[0],
-                               "pmax": normalization[1], "undone_after_prediction": True}
-                              if normalization is not None else None),
+            "tiles_zyx": list(_n_tiles(tiles, 3)) if tiles not in (None, "auto", "fiji") else tiles,
+            "normalization": _normalization_record(normalization),
             "upsampled_xy": upsample_factor,
             "versions": versions,
         }

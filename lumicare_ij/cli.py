@@ -302,14 +302,11 @@ def _add_predict(sub) -> None:
 
 
 def _run_predict(args) -> int:
-    from .care import restore_files
+    from .care import PREDICT_PERCENTILES, restore_files
 
-    if args.normalize == "fiji":
-        from .export.fiji_parity import restore_files_like_fiji as restore
-    else:
-        restore = restore_files
-    results = restore(args.model, args.inputs, args.out, tiles=args.tiles, save_scale=args.scale,
-                      overwrite=args.force)
+    normalization = "fiji" if args.normalize == "fiji" else PREDICT_PERCENTILES
+    results = restore_files(args.model, args.inputs, args.out, tiles=args.tiles, save_scale=args.scale,
+                            overwrite=args.force, normalization=normalization)
     print(f"Restored {len(results)} stack(s) into {args.out}/")
     return 0
 

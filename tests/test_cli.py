@@ -1,9 +1,11 @@
 """The `lumicare` command: help a microscopist can read, and errors without tracebacks."""
 
 import json
+import zipfile
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from lumicare_ij import cli, io
@@ -69,6 +71,14 @@ def test_prepare_train_predict_evaluate_export_through_the_cli(tmp_path, capsys)
     assert cli.main(["predict", "--model", str(model), str(data / "lum_0.5s"), "--out", str(restored),
                      "--tiles", "1,2,2"]) == 0
     assert sorted(p.name for p in restored.glob("*.tif")) == ["h2b_000.tif", "h2b_001.tif"]
+    fiji = tmp_path / "fiji"
+    assert cli.main(["predict", "--model", str(model), str(data / "lum_0.5s" / "h2b_000.tif"), "--out", str(fiji),
+                     "--normalize", "fiji"]) == 0
+    from lumicare_ij.export import predict_like_fiji
+
+    expected = predict_like_fiji(str(model), io.read_array(data / "lum_0.5s" / "h2b_000.tif"))
+    np.testing.assert_array_equal(io.read_array(fiji / "h2b_000.tif"), expected)
+    assert io.read_stack(fiji / "h2b_000.tif").attrs["metadata"]["restoration"]["normalization"]["pmin"] == 3.0
     assert cli.main(["evaluate", "--reference", str(data / "lum_60s"), "--restored", str(restored),
                      "--raw", str(data / "lum_0.5s"), "--readout", "nuclear_pearson",
                      "--out", str(tmp_path / "eval")]) == 0
@@ -78,6 +88,9 @@ def test_prepare_train_predict_evaluate_export_through_the_cli(tmp_path, capsys)
     assert cli.main(["export", "--model", str(model), "--format", "csbdeep-fiji",
                      "--out", str(tmp_path / "m.zip")]) == 0
     assert (tmp_path / "m.zip").stat().st_size > 1000
+    assert cli.main(["export", "--model", str(model), "--format", "bioimageio",
+                     "--out", str(tmp_path / "bioimageio.zip")]) == 0
+    assert "rdf.yaml" in zipfile.ZipFile(tmp_path / "bioimageio.zip").namelist()
     # Everything refuses to overwrite what exists, with a message and no traceback.
     assert cli.main(["export", "--model", str(model), "--format", "csbdeep-fiji",
                      "--out", str(tmp_path / "m.zip")]) == 2

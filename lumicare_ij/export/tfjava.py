@@ -276,24 +276,44 @@ def _resolve_artifact(coordinate: str) -> Path:
 
 def _compiled_runner() -> Path:
     """Compile RunSavedModel.java once per source version into the cache; return the class folder."""
-    source = JAVA_SOURCE.read_bytes()
-    key = hashlib.sha256(source).hexdigest()[:16]
+    return compile_java([JAVA_SOURCE], tfjava_jars(), "RunSavedModel")
+
+
+def compile_java(sources, class_path_jars, main_class: str) -> Path:
+    """Compile Java sources once per content into the cache (``tfjava/<hash>``); return the class folder.
+
+    Parameters
+    ----------
+    sources : list of Path
+        ``.java`` files compiled together.
+    class_path_jars : sequence of Path
+        Jars needed to compile them.
+    main_class : str
+        A class whose ``.class`` file marks a finished compilation.
+    """
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(Path(source).read_bytes())
+    for jar in class_path_jars:
+        digest.update(Path(jar).name.encode())
+    key = digest.hexdigest()[:16]
     cache = Path(os.environ.get("LUMICARE_CACHE_DIR") or Path.home() / ".cache" / "lumicare_ij")
     class_dir = cache / "tfjava" / key
-    if (class_dir / "RunSavedModel.class").is_file():
+    if (class_dir / f"{main_class}.class").is_file():
         return class_dir
     class_dir.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=class_dir.parent))
     try:
-        class_path = os.pathsep.join(str(j) for j in tfjava_jars())
+        class_path = os.pathsep.join(str(j) for j in class_path_jars)
         done = subprocess.run([_jdk_tool("javac"), "-nowarn", "-d", str(building), "-cp", class_path,
-                               str(JAVA_SOURCE)], capture_output=True, text=True)
+                               *(str(s) for s in sources)], capture_output=True, text=True)
         if done.returncode != 0:
-            raise TFJavaError(f"javac could not compile {JAVA_SOURCE}:\n{_last_lines(done.stderr)}")
+            names = ", ".join(Path(s).name for s in sources)
+            raise TFJavaError(f"javac could not compile {names}:\n{_last_lines(done.stderr)}")
         try:
             building.rename(class_dir)  # atomic; another process may have won the race
         except OSError:
-            if not (class_dir / "RunSavedModel.class").is_file():
+            if not (class_dir / f"{main_class}.class").is_file():
                 raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
