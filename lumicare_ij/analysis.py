@@ -54,7 +54,9 @@ def cell_mask(image, min_size_px: float = 100, *, projection: str | None = None,
     """
     img = _project(_checks.image(image, "image", ndims=(2, 3)), projection, engine)
     # The paper converted all images to 16-bit first; the whole-stack range is used.
-    img16 = ijops.convert_to_16bit(img, engine=engine)
+    # A 16-bit image comes back unchanged (a copy) from that conversion in
+    # both engines, so it is used as it is.
+    img16 = img if img.dtype == np.uint16 else ijops.convert_to_16bit(img, engine=engine)
     mask = ijops.threshold_mask(img16, "Mean", dark=True, engine=engine)
     return ijops.particle_mask(mask, min_size=min_size_px, engine=engine)
 
@@ -102,6 +104,12 @@ def nuclear_pearson(image, ground_truth, min_size_px: float = 5, *, engine: str 
     if not mask.any():
         raise _checks.InputError("the ground truth gave an empty nuclear mask (no particle of "
                                  f">= {min_size_px} px after the Triangle threshold); check the image.")
+    if engine == "numpy":
+        # img and gt are uint8, uint16 or float32 (checked above), whose values
+        # float32 holds exactly, and the numpy engine only uses each pixel's
+        # value as a double: skipping the float32 copies changes no bit, and
+        # 8/16-bit data take its exact integer-sum path.
+        return ijops.masked_pearson(img, gt, mask, engine=engine)
     return ijops.masked_pearson(img.astype(np.float32), gt.astype(np.float32), mask, engine=engine)
 
 

@@ -45,13 +45,7 @@ def _reduce_blocks(views: list, method: str, max_value: float, integral: bool) -
         total = np.zeros(shape, np.float32)
         for v in views:
             np.add(total, v, out=total)
-        if method == "average":
-            # float / int in Java: the int is widened to float, the division is float32.
-            total /= np.float32(n)
-        elif max_value > 0:
-            # Binner.getSum clamps to 255 / 65535 for 8/16-bit images.
-            np.minimum(total, np.float32(max_value), out=total)
-        return total
+        return _finish_sum(total, method, n, max_value)
     if method in ("min", "max"):
         if integral:
             best = views[0].astype(np.float32)
@@ -84,6 +78,35 @@ def _reduce_blocks(views: list, method: str, max_value: float, integral: bool) -
             return np.partition(blocks, kth, axis=-1)[..., kth].astype(np.float32)
         return _binner_median_1_53t(blocks)
     raise ValueError(f"unknown bin method {method!r}")  # pragma: no cover - checked upstream
+
+
+def _finish_sum(total: np.ndarray, method: str, n: int, max_value: float) -> np.ndarray:
+    """Binner's average (sum / n in float32) or clamped sum, from the float32 block sums."""
+    if method == "average":
+        # float / int in Java: the int is widened to float, the division is float32.
+        total /= np.float32(n)
+    elif max_value > 0:
+        # Binner.getSum clamps to 255 / 65535 for 8/16-bit images.
+        np.minimum(total, np.float32(max_value), out=total)
+    return total
+
+
+def _exact_block_sums(cropped: np.ndarray, xy: int) -> np.ndarray:
+    """Block sums of 8/16-bit data in integers, returned as float32.
+
+    Only used when ``xy * xy * type max < 2**24``: then every partial sum of
+    Binner's float32 loop is an integer below 2**24, exactly representable,
+    so that loop computes the exact block sum whatever the order; summing
+    the columns of each block first (over contiguous rows) and then its
+    rows, in uint32, gives the same numbers with far less strided access.
+    """
+    rows = cropped[..., 0::xy].astype(np.uint32)
+    for dx in range(1, xy):
+        rows += cropped[..., dx::xy]
+    total = rows[..., 0::xy, :].copy()
+    for dy in range(1, xy):
+        total += rows[..., dy::xy, :]
+    return total.astype(np.float32)
 
 
 def _binner_median_1_53t(blocks: np.ndarray) -> np.ndarray:
@@ -154,8 +177,11 @@ def bin(image, xy, z, method):
     height, width = image.shape[-2:]
     h2, w2 = height // xy, width // xy
     cropped = image[..., : h2 * xy, : w2 * xy]
-    views = [cropped[..., dy::xy, dx::xy] for dy in range(xy) for dx in range(xy)]
-    values = _reduce_blocks(views, method, max_value, integral)
+    if integral and method in ("average", "sum") and xy * xy * _TYPE_MAX[dtype] < 2 ** 24:
+        values = _finish_sum(_exact_block_sums(cropped, xy), method, xy * xy, max_value)
+    else:
+        views = [cropped[..., dy::xy, dx::xy] for dy in range(xy) for dx in range(xy)]
+        values = _reduce_blocks(views, method, max_value, integral)
     out = _round_f32_to(values, dtype) if integral else values
     if image.ndim == 3 and z > 1:
         depth2 = out.shape[0] // z
@@ -239,11 +265,13 @@ def max_project(stack):
 # ---------------------------------------------------------------------------
 
 def _data_range(plane: np.ndarray) -> tuple[float, float]:
-    """``FloatProcessor.findMinAndMax``: NaN ignored, +-Inf included."""
-    finite_or_inf = plane[~np.isnan(plane)]
-    if finite_or_inf.size == 0:
-        return float("nan"), float("nan")
-    return float(finite_or_inf.min()), float(finite_or_inf.max())
+    """``FloatProcessor.findMinAndMax``: NaN ignored, +-Inf included.
+
+    ``fmin``/``fmax`` skip NaN (and give NaN only when every value is NaN),
+    so no NaN-free copy of the data is needed.
+    """
+    with np.errstate(invalid="ignore"):
+        return float(np.fmin.reduce(plane, axis=None)), float(np.fmax.reduce(plane, axis=None))
 
 
 def _set_min_and_max(lo: float, hi: float, plane: np.ndarray) -> tuple[float, float]:
@@ -258,12 +286,16 @@ def _float_to_short(plane: np.ndarray, lo: float, hi: float) -> np.ndarray:
     with np.errstate(all="ignore"):
         span = hi - lo
         scale = 1.0 if span == 0.0 else 65535.0 / span
-        value = (plane.astype(np.float64) - lo) * scale
-        value = np.where(value < 0.0, 0.0, value)
-        value = np.where(value > 65535.0, 65535.0, value)
-        # (short)(value + 0.5): NaN becomes 0 through Java's (int) cast.
-        value = np.where(np.isnan(value), 0.0, value)
-        return np.floor(value + 0.5).astype(np.uint16)
+        value = plane.astype(np.float64)
+        value -= lo
+        value *= scale
+        # Clip to [0, 65535]; (short)(value + 0.5) sends NaN to 0 through
+        # Java's (int) cast, and fmax(NaN, 0) is 0, so one pass does both.
+        np.fmax(value, 0.0, out=value)
+        np.fmin(value, 65535.0, out=value)
+        # value + 0.5 >= 0.5 here, so truncating it is the floor.
+        value += 0.5
+        return value.astype(np.uint16)
 
 
 def convert_to_16bit(image, display_range):

@@ -33,21 +33,29 @@ pixel mask of the particle, measures, and erases the mask from the image.
   array operations, each segment's successor follows the Wand's rule
   (turn left if the pixel there is inside, else right), hole outlines are
   dropped (their background is not the region outside the particle), and
-  every segment's position on its loop is found by pointer doubling, for all
-  particles at once. The loop starts where the Wand starts: below the
-  top-right corner of the first run of the particle's top row. (So a 5x1
-  horizontal line has perimeter 12 - 3(2 - sqrt 2) but a 1x5 vertical one
-  12 - 2(2 - sqrt 2), exactly as in ImageJ.)
+  within every run of consecutive unit sides the offset of each side from
+  the run's first one is found by pointer doubling, for all particles at
+  once. The loop starts where the Wand starts: below the top-right corner of
+  the first run of the particle's top row, and a run of unit sides is cut
+  there. (So a 5x1 horizontal line has perimeter 12 - 3(2 - sqrt 2) but a
+  1x5 vertical one 12 - 2(2 - sqrt 2), exactly as in ImageJ.)
 * Solidity: pixel count over the area of the convex hull of the outline's
   vertices (``FloatPolygon.getConvexHull``, integer shoelace area). The hull
   of a particle's outline equals the hull of its pixel squares, whose
-  extreme points are the left and right ends of each pixel row.
+  extreme points are the left and right ends of each pixel row; all hulls
+  are found together by dropping non-convex points (see
+  :func:`_convex_hull_areas`).
 * Ellipse and centroid (``ij.process.EllipseFitter``): moments of the mask
   pixels relative to the bounding box, with ImageJ's ``0.08333333`` pixel
   term and its angle rules; the centroid is the fitter's centre (box corner +
   mean + 0.5). A one-pixel-wide particle has no mask, so ImageJ uses its
   rectangle formula (``2 * width / 1.772453851``). Integer sums are exact in
   float64, so the arithmetic after them follows ImageJ's operation order.
+
+Speed: everything except the outline works on the horizontal runs of
+particle pixels rather than on single pixels (counts, boxes and moment sums
+have closed forms per run), and particles outside the size limits are
+removed before any measurement, so the work scales with the kept particles.
 * Circularity ``4 pi area / perimeter^2`` capped at 1; AR ``major / minor``;
   Round ``4 area / (pi major^2)``.
 
@@ -76,8 +84,25 @@ MEASURE_KEYS = ("area", "perimeter", "circularity", "aspect_ratio", "round", "so
 
 
 # ---------------------------------------------------------------------------
-# Masks
+# Runs and masks
 # ---------------------------------------------------------------------------
+
+def _runs(edges: np.ndarray):
+    """Runs of True along the last axis of a 2D bool array: (row, first, stop) index arrays.
+
+    ``stop`` is one past the run's last index; runs come in raster order.
+    Each row gets a False column on both sides, so in the flattened array
+    the value changes exactly at every run's first index and at its stop,
+    alternately: one pass finds both.
+    """
+    n_rows, n_cols = edges.shape
+    padded = np.zeros((n_rows, n_cols + 2), bool)
+    padded[:, 1:-1] = edges
+    flat = padded.ravel()
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    row, first = np.divmod(change[0::2], n_cols + 2)
+    return row, first - 1, change[1::2] - row * (n_cols + 2) - 1
+
 
 def particle_mask(mask, min_size, max_size, include_holes):
     """Analyze Particles with show=Masks, slice by slice for a 3D stack.
@@ -96,7 +121,7 @@ def particle_mask(mask, min_size, max_size, include_holes):
     uint8 array of the input's shape, 255 on kept particles, 0 elsewhere.
     """
     planes = mask if mask.ndim == 3 else mask[None]
-    out = np.zeros(planes.shape, np.uint8)
+    out = np.empty(planes.shape, np.uint8)
     for k, plane in enumerate(planes):
         inside = plane == 255
         if include_holes:
@@ -104,13 +129,30 @@ def particle_mask(mask, min_size, max_size, include_holes):
             # a hole are erased with their host in ImageJ, so they vanish here.
             inside = ndi.binary_fill_holes(inside)
         labels, n = ndi.label(inside, structure=_EIGHT)
-        if n == 0:
-            continue
-        sizes = np.bincount(labels.ravel(), minlength=n + 1).astype(np.float64)
-        keep = (sizes >= min_size) & (sizes <= max_size)
-        keep[0] = False
-        out[k][keep[labels]] = 255
+        keep = _keep_by_size(inside, labels, n, min_size, max_size)
+        # One gather through a per-label table (255 for kept labels, 0 for
+        # the background and dropped ones) writes the whole output plane;
+        # labels are always valid indices, so mode="clip" only skips the
+        # bounds check that would make np.take buffer its output.
+        np.take(np.where(keep, np.uint8(255), np.uint8(0)), labels, out=out[k], mode="clip")
     return out if mask.ndim == 3 else out[0]
+
+
+def _keep_by_size(inside, labels, n, min_size, max_size, runs=None) -> np.ndarray:
+    """Bool per label (0 = background, never kept): pixel count within [min_size, max_size].
+
+    The counts are summed over the horizontal runs of particle pixels (each
+    run lies in one particle), which touches far fewer elements than a
+    histogram of the whole label image; the sums are exact integers.
+    """
+    if runs is None:
+        row, start, stop = _runs(inside)
+        runs = row, start, stop, labels[row, start]
+    _, start, stop, run_label = runs
+    sizes = np.bincount(run_label, weights=stop - start, minlength=n + 1)
+    keep = (sizes >= min_size) & (sizes <= max_size)
+    keep[0] = False
+    return keep
 
 
 # ---------------------------------------------------------------------------
@@ -131,18 +173,36 @@ def measure_particles(mask, min_size, max_size):
     dict of float64 arrays (keys :data:`MEASURE_KEYS`), one entry per kept
     particle, in ImageJ's order (raster order of each particle's first pixel).
     """
+    empty = {key: np.zeros(0, np.float64) for key in MEASURE_KEYS}
     inside = mask == 255
     labels, n = ndi.label(inside, structure=_EIGHT)
     if n == 0:
-        return {key: np.zeros(0, np.float64) for key in MEASURE_KEYS}
-    parts = _particle_pixels(labels, n)
-    keep = (parts["count"] >= min_size) & (parts["count"] <= max_size)
-    perimeter = _traced_perimeters(inside, labels, parts["x0"], parts["y0"])
+        return empty
+    # Everything but the outline is computed from the horizontal runs of
+    # particle pixels (a few per particle row instead of every pixel).
+    row, start, stop = _runs(inside)                 # stop: one past the run's last pixel
+    run_label = labels[row, start]
+    keep = _keep_by_size(inside, labels, n, min_size, max_size, (row, start, stop, run_label))
+    n_kept = int(np.count_nonzero(keep))
+    if n_kept == 0:
+        return empty
+    if n_kept < n:
+        # Measure the kept particles only. Dropping the others changes none
+        # of the kept particles' results: particles are 8-connected
+        # components, so no pixel of another particle touches a kept one,
+        # even diagonally, and the Wand never looks at one (see
+        # _traced_perimeters for the outer/hole test).
+        inside = np.take(keep, labels, mode="clip")
+        chosen = keep[run_label]
+        row, start, stop, run_label = row[chosen], start[chosen], stop[chosen], run_label[chosen]
+    index_of_label = np.cumsum(keep) - 1             # label -> 0..n_kept-1, in label order
+    parts = _particles_from_runs(row, start, stop, index_of_label[run_label], n_kept)
+    perimeter = _traced_perimeters(inside, labels, index_of_label, parts["x0"], parts["top"])
     hull_area = _convex_hull_areas(parts)
     major, minor, angle, xc, yc = _ellipses(parts)
 
-    count = parts["count"].astype(np.float64)
-    area = count * 1.0 * 1.0                     # pixelCount * pw * ph
+    count = parts["count"]
+    area = count.astype(np.float64) * 1.0 * 1.0      # pixelCount * pw * ph
     with np.errstate(divide="ignore", invalid="ignore"):
         circularity = np.where(perimeter == 0.0, 0.0,
                                4.0 * math.pi * (area / (perimeter * perimeter)))
@@ -160,233 +220,279 @@ def measure_particles(mask, min_size, max_size):
         "x_centroid": xc,
         "y_centroid": yc,
     }
-    order = np.argsort(parts["first"], kind="stable")
-    order = order[keep[order]]
+    # ImageJ's order: raster order of each particle's first pixel.
+    first = parts["top"] * mask.shape[1] + parts["x0"]
+    order = np.argsort(first, kind="stable")
     return {key: np.ascontiguousarray(result[key][order], dtype=np.float64) for key in MEASURE_KEYS}
 
 
-def _particle_pixels(labels: np.ndarray, n: int) -> dict:
-    """Per-label pixel lists, first pixels and bounding boxes (labels 1..n -> index 0..n-1)."""
-    flat = labels.ravel()
-    idx = np.flatnonzero(flat)                      # raster order
-    lab = flat[idx] - 1
-    width = labels.shape[1]
-    ys, xs = np.divmod(idx, width)
-    # First pixel of each particle in raster order (where ImageJ's scan meets it).
-    _, first_pos = np.unique(lab, return_index=True)
-    first = idx[first_pos]
-    boxes = ndi.find_objects(labels)
-    top = np.array([b[0].start for b in boxes])
-    bottom = np.array([b[0].stop for b in boxes])
-    left = np.array([b[1].start for b in boxes])
-    right = np.array([b[1].stop for b in boxes])
+def _particles_from_runs(row, start, stop, particle, n):
+    """Per-particle runs, first pixel, bounding box and pixel count.
+
+    ``row, start, stop`` are the horizontal runs of particle pixels in raster
+    order (``stop`` exclusive) and ``particle`` their particle index
+    (0..n-1). A stable sort by particle keeps each particle's runs in raster
+    order, so its first run holds its first pixel (where ImageJ's scan meets
+    it) and its top row, and its last run its bottom row.
+    """
+    order = np.argsort(particle, kind="stable")
+    row, start, stop, particle = row[order], start[order], stop[order], particle[order]
+    n_runs = np.bincount(particle, minlength=n)
+    first_run = np.concatenate(([0], np.cumsum(n_runs)[:-1]))
+    last_run = first_run + n_runs - 1
+    top = row[first_run]
+    left = np.minimum.reduceat(start, first_run)
+    right = np.maximum.reduceat(stop, first_run)
     return {
-        "lab": lab, "xs": xs, "ys": ys, "first": first,
-        "x0": first % width, "y0": first // width,
-        "count": np.bincount(lab, minlength=n),
-        "top": top, "left": left, "box_w": right - left, "box_h": bottom - top,
-        "n": n, "height": labels.shape[0],
+        "row": row, "start": start, "stop": stop, "particle": particle, "first_run": first_run,
+        "x0": start[first_run], "top": top, "left": left,
+        "box_w": right - left, "box_h": row[last_run] + 1 - top,
+        "count": np.add.reduceat(stop - start, first_run),
+        "n": n,
     }
 
 
 # --- perimeter ---------------------------------------------------------------
 
-def _runs(edges: np.ndarray):
-    """Runs of True along the last axis of a 2D array: (row, first, last) index arrays."""
-    padded = np.zeros(edges.shape[:-1] + (edges.shape[-1] + 2,), dtype=np.int8)
-    padded[..., 1:-1] = edges
-    d = np.diff(padded, axis=-1)
-    rows_s, starts = np.nonzero(d == 1)
-    _, ends = np.nonzero(d == -1)
-    return rows_s, starts, ends - 1                 # row-major order: starts and ends pair up
-
-
-def _segments(inside: np.ndarray):
+def _segments(p: np.ndarray):
     """Straight outline segments of all 8-connected particles, as the Wand walks them.
 
+    ``p`` is the particle image padded with one background pixel all round.
     Directions follow ``ij.gui.Wand``: 0 = +x, 1 = -y, 2 = -x, 3 = +y, with
     the particle on the side of the pixel "in direction d" of the start
     vertex (vertex (x, y) is the top-left corner of pixel (x, y)).
 
-    Returns start vertex (sx, sy), end vertex (ex, ey), direction and length
-    arrays, one entry per segment.
+    Returns the start vertex, direction and length of every segment; a
+    vertex (x, y) is given as the flat index of pixel (x, y) in ``p``,
+    ``(y + 1) * (W + 2) + x + 1``, so that neighbouring vertices and pixels
+    are fixed offsets (see :func:`_pixel_offsets`).
     """
-    p = np.pad(inside, 1)
-    sx, sy, ex, ey, dirs, lengths = [], [], [], [], [], []
+    stride = p.shape[1]
+    starts, dirs, lengths = [], [], []
 
-    def add(x0, y0, x1, y1, d, length):
-        sx.append(x0); sy.append(y0); ex.append(x1); ey.append(y1)
-        dirs.append(np.full(len(x0), d, np.int8)); lengths.append(length)
+    def add(x0, y0, d, length):
+        starts.append((y0 + 1) * stride + x0 + 1)
+        dirs.append(np.full(len(x0), d, np.int8))
+        lengths.append(length)
 
     below, above = p[1:, 1:-1], p[:-1, 1:-1]        # horizontal grid lines y = 0..H
     y, a, b = _runs(below & ~above)                 # direction 0: particle below, walk +x
-    add(a, y, b + 1, y, 0, b - a + 1)
+    add(a, y, 0, b - a)
     y, a, b = _runs(above & ~below)                 # direction 2: particle above, walk -x
-    add(b + 1, y, a, y, 2, b - a + 1)
-    left, right = p[1:-1, :-1].T, p[1:-1, 1:].T     # vertical grid lines x = 0..W, runs along y
+    add(b, y, 2, b - a)
+    # Vertical grid lines x = 0..W: runs along y are rows of the transposed image.
+    pt = np.ascontiguousarray(p.T)
+    left, right = pt[:-1, 1:-1], pt[1:, 1:-1]
     x, a, b = _runs(right & ~left)                  # direction 1: particle right, walk -y
-    add(x, b + 1, x, a, 1, b - a + 1)
+    add(x, b, 1, b - a)
     x, a, b = _runs(left & ~right)                  # direction 3: particle left, walk +y
-    add(x, a, x, b + 1, 3, b - a + 1)
+    add(x, a, 3, b - a)
     cat = np.concatenate
-    return (cat(sx), cat(sy), cat(ex), cat(ey), cat(dirs), cat(lengths))
+    return cat(starts), cat(dirs), cat(lengths)
 
 
-def _pixel_at(x, y, k):
-    """Padded-array indices of the pixel in direction k of vertex (x, y).
+def _pixel_offsets(stride: int) -> np.ndarray:
+    """Offset from vertex (x, y) (as a padded flat index) to the pixel in direction k.
 
-    Wand numbering: 0 = (x, y), 1 = (x, y-1), 2 = (x-1, y-1), 3 = (x-1, y);
-    the padding shifts everything by one.
+    Wand numbering: pixel 0 = (x, y), 1 = (x, y-1), 2 = (x-1, y-1), 3 = (x-1, y).
     """
-    k = k % 4
-    return y + 1 - ((k == 1) | (k == 2)), x + 1 - (k >= 2)
+    return np.array([0, -stride, -stride - 1, -1], np.int64)
 
 
-def _traced_perimeters(inside: np.ndarray, labels: np.ndarray, x0: np.ndarray, y0: np.ndarray) -> np.ndarray:
-    """``PolygonRoi.getTracedPerimeter`` of each particle's Wand outline (unit pixels)."""
-    height, width = inside.shape
+def _traced_perimeters(inside: np.ndarray, labels: np.ndarray, index_of_label: np.ndarray,
+                       x0: np.ndarray, y0: np.ndarray) -> np.ndarray:
+    """``PolygonRoi.getTracedPerimeter`` of each particle's Wand outline (unit pixels).
+
+    ``inside`` holds the measured particles only; ``index_of_label`` maps a
+    label of ``labels`` to its particle index; ``(x0, y0)`` is each
+    particle's first pixel.
+    """
     n_particles = len(x0)
-    sx, sy, ex, ey, dirs, lengths = _segments(inside)
+    padded = np.pad(inside, 1)
+    stride = padded.shape[1]
+    flat_inside = padded.ravel()
+    pixel = _pixel_offsets(stride)
+    step = np.array([1, -stride, -1, stride], np.int64)      # one edge along direction d
+    start, dirs, lengths = _segments(padded)
 
     # Keep the outer outlines only. A segment has its particle on the pixel
     # in direction d of its start vertex and background on pixel d+1. The
     # background pixels along one outline are 4-connected, so an outline is
     # an outer one iff its background is the 4-connected background region
     # that holds the pixel above the particle's first pixel (the padding
-    # joins everything outside the image into one region).
-    padded_labels = np.pad(labels, 1)
-    background, _ = ndi.label(padded_labels == 0)            # 4-connected by default
-    part = padded_labels[_pixel_at(sx, sy, dirs)] - 1
-    outside = background[_pixel_at(sx, sy, dirs + 1)]
-    exterior = background[y0, x0 + 1]                         # padded (x0, y0 - 1)
+    # joins everything outside the image into one region). Particles left
+    # out of ``inside`` only merge background regions; a hole of a measured
+    # particle is closed off by that particle's own pixels, so it never
+    # merges with the particle's exterior and the test is unchanged.
+    background = ndi.label(~padded)[0].ravel()                # 4-connected by default
+    # The particle pixel of each segment, as a flat index into the unpadded
+    # ``labels``: padded (r + 1, c + 1) is unpadded (r, c).
+    part_pixel = start + pixel[dirs]
+    part_pixel += 1 - stride - 2 * (part_pixel // stride)
+    part = index_of_label[labels.ravel()[part_pixel]]
+    outside = background[start + pixel[(dirs + 1) % 4]]
+    first_vertex = (y0.astype(np.int64) + 1) * stride + x0 + 1
+    exterior = background[first_vertex - stride]              # the pixel above the first one
     keep = outside == exterior[part]
-    sx, sy, ex, ey, dirs, lengths, part = (a[keep] for a in (sx, sy, ex, ey, dirs, lengths, part))
-    n_seg = len(sx)
+    start, dirs, lengths, part = start[keep], dirs[keep], lengths[keep], part[keep]
+    n_seg = len(start)
+    end = start + lengths * step[dirs]
 
     # Successor of each segment, as the Wand turns at its end vertex: towards
     # pixel d+1 if it is inside (8-connected: a diagonal neighbour counts),
     # otherwise away from it (d-1). Going straight would have continued the
     # segment. Segments are found by (start vertex, direction) in a table.
-    table = np.full((height + 1) * (width + 1) * 4, -1, np.int64)
-    table[(sy.astype(np.int64) * (width + 1) + sx) * 4 + dirs] = np.arange(n_seg)
-    turn_left = np.pad(inside, 1)[_pixel_at(ex, ey, dirs + 1)]
+    table = np.full(padded.size * 4, -1, np.int32)
+    table[start * 4 + dirs] = np.arange(n_seg, dtype=np.int32)
+    turn_left = flat_inside[end + pixel[(dirs + 1) % 4]]
     new_dir = np.where(turn_left, (dirs + 1) % 4, (dirs + 3) % 4)
-    succ = table[(ey.astype(np.int64) * (width + 1) + ex) * 4 + new_dir]
+    succ = table[end * 4 + new_dir].astype(np.int64)
     # The Wand starts below the top-right corner of the first run of the
     # particle's top row, so its last polygon side is the top edge of that
     # run: the segment leaving the first pixel's top-left corner along +x.
-    last = table[(y0.astype(np.int64) * (width + 1) + x0) * 4]
+    last = table[first_vertex * 4].astype(np.int64)
     if (succ < 0).any() or (last < 0).any():      # cannot happen for a valid outline
         raise RuntimeError("particle outline tracing failed")
 
-    # Pointer doubling: dist[i] = number of segments from i to nxt[i]; jump
-    # until every segment points at its particle's last segment.
-    nxt = succ.copy()
-    dist = np.ones(n_seg, np.int64)
-    is_last = np.zeros(n_seg, bool)
-    is_last[last] = True
-    nxt[last] = last
-    dist[last] = 0
-    active = np.flatnonzero(~is_last[nxt])
+    # getTracedPerimeter: vertex i (incoming side = segment i, in the Wand's
+    # order from its first corner) is a corner if its side is longer than 1
+    # or vertex i-1 was not a corner; before vertex 0 "no corner" is
+    # assumed. So every long side counts, and within a run of consecutive
+    # unit sides only the offset from the run's first side matters: after a
+    # long side the odd offsets count, in a run that starts at vertex 0 the
+    # even ones. Runs are followed backwards along the loop (pred), cut at
+    # vertex 0 (the successor of the last side); no loop-wide ranking needed.
+    unit = lengths == 1
+    pred = np.empty(n_seg, np.int64)
+    pred[succ] = np.arange(n_seg)                   # outer outlines are closed loops
+    first_side = np.zeros(n_seg, bool)
+    first_side[succ[last]] = True
+    run_head = unit & (first_side | ~unit[pred])
+    # Pointer doubling along pred inside runs: offset[i] = sides from i back
+    # to its run's head, head[i] = that head.
+    head = np.where(run_head, np.arange(n_seg), pred)
+    offset = np.where(run_head, 0, 1)
+    active = np.flatnonzero(unit & ~run_head)
+    active = active[~run_head[head[active]]]
     while active.size:
-        ahead = nxt[active]
-        dist[active] += dist[ahead]
-        nxt[active] = nxt[ahead]
-        active = active[~is_last[nxt[active]]]
-    n_vertices = np.bincount(part, minlength=n_particles)
-    rank = n_vertices[part] - 1 - dist             # 0 = the Wand's first corner
-    # Order segments by (particle, rank) with a counting sort.
-    first = np.concatenate(([0], np.cumsum(n_vertices)[:-1]))
-    order = np.empty(n_seg, np.int64)
-    order[first[part] + rank] = np.arange(n_seg)
-    part, rank, seg_len = part[order], rank[order], lengths[order]
-
-    # getTracedPerimeter: vertex i (incoming side = segment i) is a corner if
-    # its side is longer than 1 or vertex i-1 was not a corner; before vertex
-    # 0 "no corner" is assumed. Within a run of unit sides that follows a
-    # long side, every second vertex counts (odd offsets); in a run that
-    # starts at vertex 0, the even offsets count.
-    unit = seg_len == 1
-    prev_unit = np.concatenate(([False], unit[:-1]))
-    run_start = unit & ((rank == 0) | ~prev_unit)
-    pos = np.arange(n_seg)
-    start_of_run = np.maximum.accumulate(np.where(run_start, pos, 0))
-    offset = pos - start_of_run
-    at_loop_start = rank[start_of_run] == 0
-    counted = ~unit | np.where(at_loop_start, offset % 2 == 0, offset % 2 == 1)
+        behind = head[active]
+        offset[active] += offset[behind]
+        head[active] = head[behind]
+        active = active[~run_head[head[active]]]
+    counted = ~unit | np.where(first_side[head], offset % 2 == 0, offset % 2 == 1)
     n_corners = np.bincount(part, weights=counted, minlength=n_particles)
-    total = np.bincount(part, weights=seg_len, minlength=n_particles)  # sum|dx| + sum|dy|
+    total = np.bincount(part, weights=lengths, minlength=n_particles)  # sum|dx| + sum|dy|
     return total - n_corners * _CORNER_CUT
 
 
 # --- convex hull -----------------------------------------------------------------
 
 def _convex_hull_areas(parts: dict) -> np.ndarray:
-    """Area of the convex hull of each particle's outline (ImageJ's integer shoelace)."""
-    n, height = parts["n"], parts["height"]
-    lab, xs, ys = parts["lab"], parts["xs"], parts["ys"]
-    # Leftmost and rightmost pixel of every (particle, row): pixels are in
-    # raster order, so a stable sort by particle keeps rows and x ascending.
-    key = lab.astype(np.int64) * height + ys
-    srt = np.argsort(key, kind="stable")
-    key_s, xs_s = key[srt], xs[srt]
-    starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
-    ends = np.r_[starts[1:], len(key_s)] - 1
-    row_lab = key_s[starts] // height
-    row_y = key_s[starts] % height
-    row_min = xs_s[starts]
-    row_max = xs_s[ends] + 1                        # right edge of the rightmost pixel
-    bounds = np.r_[0, np.cumsum(np.bincount(row_lab, minlength=n))]
-    areas = np.empty(n, np.float64)
-    y_list, lo_list, hi_list = row_y.tolist(), row_min.tolist(), row_max.tolist()
-    for i in range(n):
-        s, e = bounds[i], bounds[i + 1]
-        points = []
-        for y, lo, hi in zip(y_list[s:e], lo_list[s:e], hi_list[s:e]):
-            points += [(lo, y), (lo, y + 1), (hi, y), (hi, y + 1)]
-        areas[i] = abs(_twice_hull_area(points) / 2.0)
-    return areas
+    """Area of the convex hull of each particle's outline (ImageJ's integer shoelace).
+
+    The hull of the outline is the hull of the particle's pixel squares. At
+    every vertex level ``v`` (the grid line between rows ``v - 1`` and
+    ``v``) only the leftmost and the rightmost square corner can be hull
+    points, so the hull is ``{L(v) <= x <= R(v)}`` with ``L`` the convex
+    minorant of the leftmost corners and ``R`` the concave majorant of the
+    rightmost ones, and twice its area is the exact integer
+    ``sum over edges of dv * (x_i + x_j)`` of the right chain minus that of
+    the left chain. The area is that of the same polygon ImageJ builds, so
+    ``|twice| / 2.0`` is the same double.
+    """
+    n = parts["n"]
+    row, start, stop, particle = parts["row"], parts["start"], parts["stop"], parts["particle"]
+    # Leftmost and rightmost pixel edge of every (particle, row): the runs of
+    # one particle row are consecutive and sorted by x.
+    new_row = np.ones(len(row), bool)
+    new_row[1:] = (particle[1:] != particle[:-1]) | (row[1:] != row[:-1])
+    row_first = np.flatnonzero(new_row)
+    row_last = np.concatenate((row_first[1:], [len(row)])) - 1
+    row_min = start[row_first].astype(np.int64)
+    row_max = stop[row_last].astype(np.int64)
+    row_y = row[row_first].astype(np.int64)
+    row_particle = particle[row_first]
+    # A particle's rows are contiguous (it is connected), so a particle with
+    # h rows has h + 1 vertex levels: the top edge of each row and the bottom
+    # edge of the last. Level k + p is the top of row k of particle p.
+    n_levels = len(row_first) + n
+    top_level = np.arange(len(row_first)) + row_particle
+    below = top_level + 1
+    big = np.iinfo(np.int64).max
+    lo = np.full(n_levels, big, np.int64)
+    hi = np.full(n_levels, -big, np.int64)
+    lo[top_level], hi[top_level] = row_min, row_max
+    lo[below], hi[below] = np.minimum(lo[below], row_min), np.maximum(hi[below], row_max)
+    level = np.empty(n_levels, np.int64)
+    level[top_level], level[below] = row_y, row_y + 1
+    owner = np.empty(n_levels, np.int64)
+    owner[top_level], owner[below] = row_particle, row_particle
+    # Left chains, then right chains with x negated (a concave majorant of x
+    # is a convex minorant of -x); chain c < n is particle c's left side.
+    chain, v, x = _convex_minorants(np.concatenate((owner, owner + n)),
+                                    np.concatenate((level, level)),
+                                    np.concatenate((lo, -hi)))
+    edge = chain[1:] == chain[:-1]
+    terms = (v[1:] - v[:-1]) * (x[1:] + x[:-1])
+    sums = np.bincount(chain[:-1][edge], weights=terms[edge], minlength=2 * n)  # small exact integers
+    twice = -(sums[:n] + sums[n:])                  # right chain minus left chain
+    return np.abs(twice / 2.0)
 
 
-def _twice_hull_area(points) -> int:
-    """Twice the area of the convex hull of integer points (Andrew's monotone chain)."""
-    pts = sorted(set(points))
+def _convex_minorants(chain, v, x):
+    """Reduce each chain of points (sorted by ``v``) to the vertices of its convex minorant.
 
-    def half(seq):
-        chain = []
-        for p in seq:
-            while len(chain) >= 2:
-                (ax, ay), (bx, by) = chain[-2], chain[-1]
-                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) <= 0:
-                    chain.pop()
-                else:
-                    break
-            chain.append(p)
-        return chain
-
-    hull = half(pts)[:-1] + half(pts[::-1])[:-1]
-    twice = 0
-    for i in range(len(hull)):
-        (x1, y1), (x2, y2) = hull[i - 1], hull[i]
-        twice += (x2 + x1) * (y2 - y1)
-    return twice
+    Every round drops, in all chains at once, each interior point that is
+    not strictly below the chord of its two neighbours. Such a point is
+    never a corner of the minorant (a corner lies strictly below any chord
+    that spans it), so the corners all survive and the minorant never
+    changes; when no point is dropped, every chain is strictly convex, i.e.
+    it is its own minorant. Integer arithmetic, so the tests are exact.
+    """
+    while len(x) > 2:
+        dv_prev = v[1:-1] - v[:-2]
+        dv_next = v[2:] - v[1:-1]
+        # x_j >= chord(v_j)  <=>  x_j (v_q - v_p) >= x_p (v_q - v_j) + x_q (v_j - v_p)
+        on_or_above = x[1:-1] * (dv_prev + dv_next) >= x[:-2] * dv_next + x[2:] * dv_prev
+        drop = (chain[:-2] == chain[2:]) & on_or_above
+        if not drop.any():
+            break
+        kept = np.ones(len(x), bool)
+        kept[1:-1] = ~drop
+        chain, v, x = chain[kept], v[kept], x[kept]
+    return chain, v, x
 
 
 # --- ellipse -------------------------------------------------------------------------
 
+def _moment_sums(parts: dict):
+    """Per-particle sums of x, y, x^2, y^2 and x*y over the pixels, relative to the bounding box.
+
+    Each run contributes closed-form integer sums (an arithmetic series and
+    a sum of squares), added up exactly in int64; the totals are the same
+    integers a pixel-by-pixel sum gives, whatever the order.
+    """
+    particle, first_run = parts["particle"], parts["first_run"]
+    x_from = (parts["start"] - parts["left"][particle]).astype(np.int64)   # first x of the run
+    x_to = (parts["stop"] - parts["left"][particle]).astype(np.int64)      # one past its last x
+    y = (parts["row"] - parts["top"][particle]).astype(np.int64)
+    length = x_to - x_from
+
+    def squares_below(k):                            # 0^2 + 1^2 + ... + (k-1)^2
+        return (k - 1) * k * (2 * k - 1) // 6
+
+    run_x = (x_from + x_to - 1) * length // 2
+    run_x2 = squares_below(x_to) - squares_below(x_from)
+    sums = [np.add.reduceat(s, first_run).astype(np.float64)
+            for s in (run_x, y * length, run_x2, y * y * length, y * run_x)]
+    return sums
+
+
 def _ellipses(parts: dict):
     """``EllipseFitter.getEllipseParam`` for every particle, vectorised."""
-    n = parts["n"]
-    lab = parts["lab"]
-    xr = (parts["xs"] - parts["left"][lab]).astype(np.float64)   # relative to the bounding box
-    yr = (parts["ys"] - parts["top"][lab]).astype(np.float64)
     # Integer sums, exact in float64 whatever the order of summation.
     bit_count = parts["count"].astype(np.float64)
-    xsum = np.bincount(lab, weights=xr, minlength=n)
-    ysum = np.bincount(lab, weights=yr, minlength=n)
-    x2sum = np.bincount(lab, weights=xr * xr, minlength=n)
-    y2sum = np.bincount(lab, weights=yr * yr, minlength=n)
-    xysum = np.bincount(lab, weights=xr * yr, minlength=n)
+    xsum, ysum, x2sum, y2sum, xysum = _moment_sums(parts)
 
     x2sum = x2sum + _TWELFTH * bit_count
     y2sum = y2sum + _TWELFTH * bit_count

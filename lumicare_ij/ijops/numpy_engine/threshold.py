@@ -28,9 +28,9 @@ class _ByteConversion:
       image) to bin 0.
 
     Integer planes are handled through a per-value lookup table (``lut``,
-    the bin of every possible raw value) and a full-resolution histogram,
-    which is cheaper than converting every pixel; float planes get per-pixel
-    ``bins``.
+    the bin of every raw value from ``lut_start`` to the plane's maximum)
+    and a full-resolution histogram, which is cheaper than converting every
+    pixel; float planes get per-pixel ``bins``.
 
     Attributes
     ----------
@@ -41,19 +41,21 @@ class _ByteConversion:
     def __init__(self, plane: np.ndarray):
         self.plane = plane
         self.lut = self.bins = None
+        self.lut_start = 0
         if plane.dtype == np.uint8:
             self.lo, self.hi = 0.0, 255.0
             self.lut = np.arange(256, dtype=np.uint8)
             self.histogram = np.bincount(plane.ravel(), minlength=256)
         elif plane.dtype == np.uint16:
-            counts = np.bincount(plane.ravel(), minlength=65536)
-            present = np.flatnonzero(counts)
-            lo, hi = int(present[0]), int(present[-1])
+            lo, hi = int(plane.min()), int(plane.max())
+            counts = np.bincount(plane.ravel(), minlength=hi + 1)
             self.lo, self.hi = float(lo), float(hi)
             scale = 256.0 / (hi - lo + 1)
-            offsets = np.maximum(np.arange(65536, dtype=np.int64) - lo, 0)   # values < lo never occur
+            # Only values lo..hi occur, so the table covers just those (lut_start = lo).
+            offsets = np.arange(hi - lo + 1, dtype=np.int64)
             self.lut = np.minimum((offsets * scale + 0.5).astype(np.int64), 255).astype(np.uint8)
-            self.histogram = np.bincount(self.lut, weights=counts, minlength=256).astype(np.int64)
+            self.lut_start = lo
+            self.histogram = np.bincount(self.lut, weights=counts[lo:hi + 1], minlength=256).astype(np.int64)
         else:
             kept = plane[~np.isnan(plane)]
             if kept.size:
@@ -72,10 +74,26 @@ class _ByteConversion:
         """255 where the pixel's 8-bit bin lies in [lower, upper], else 0."""
         keep = np.zeros(256, bool)
         keep[int(max(lower, 0)):int(upper) + 1] = True
-        values = np.where(keep, np.uint8(255), np.uint8(0))
+        # The kept bins form one slice, and the bin of a raw value (``lut``)
+        # never decreases as the value grows, so the pixels in kept bins
+        # are exactly those in one range of raw values [first, last]: two
+        # comparisons on the plane instead of a table lookup per pixel.
+        kept = np.flatnonzero(keep)
+        if kept.size == 0:
+            return np.zeros(self.plane.shape, np.uint8)
         if self.lut is not None:
-            return values[self.lut][self.plane]
-        return values[self.bins]
+            source = self.plane
+            first = self.lut_start + int(np.searchsorted(self.lut, kept[0], side="left"))
+            last = self.lut_start + int(np.searchsorted(self.lut, kept[-1], side="right")) - 1
+        else:
+            source, first, last = self.bins, int(kept[0]), int(kept[-1])
+        if first > last:                              # no raw value falls in the kept bins
+            return np.zeros(self.plane.shape, np.uint8)
+        inside = source >= first
+        if last < np.iinfo(source.dtype).max:
+            inside &= source <= last
+        # A bool array holds 0/1 bytes: viewed as uint8 and times 255 it is the mask.
+        return inside.view(np.uint8) * np.uint8(255)
 
 
 def _bin_threshold(histogram: np.ndarray, method: str, dark: bool) -> tuple[float, float]:
@@ -187,4 +205,7 @@ def threshold_mask(image, method, dark):
     """
     if image.ndim == 2:
         return _mask_2d(image, method, dark)
-    return np.stack([_mask_stack_slice(plane, method, dark) for plane in image])
+    out = np.empty(image.shape, np.uint8)
+    for k, plane in enumerate(image):
+        out[k] = _mask_stack_slice(plane, method, dark)
+    return out
