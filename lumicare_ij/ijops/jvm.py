@@ -159,6 +159,7 @@ def imagej_classes():
     fiji = _settings.fiji_dir or os.environ.get("LUMICARE_FIJI_DIR")
     entry = fiji or "the JVM already running in this process"
     if fiji and not scyjava.jvm_started() and _pyimagej_available():
+        _class_path_entry()  # a folder that is not a Fiji.app gets the plain message first
         _start_fiji_gateway(fiji)
     if not scyjava.jvm_started():
         scyjava.config.set_java_constraints(fetch="never")
