@@ -428,11 +428,9 @@ def predict_like_fiji_in_java(model_zip, image, n_tiles: int = N_TILES, *, norma
         ``grid``, ``tile`` and ``padding`` per spatial axis in NumPy order, as
         the Java side computed them.
     """
-    import subprocess
     import tempfile
 
     from . import tfjava
-    from .errors import TFJavaError
 
     x = np.asarray(image, dtype=np.float32)
     with tempfile.TemporaryDirectory(prefix="lumicare-fiji-") as tmp:
@@ -443,23 +441,16 @@ def predict_like_fiji_in_java(model_zip, image, n_tiles: int = N_TILES, *, norma
         np.save(tmp / "in.npy", np.ascontiguousarray(x, dtype="<f4"))
         jars = list(tfjava.tfjava_jars()) + [tfjava._resolve_artifact(IMGLIB2_ARTIFACT)]
         class_dir = tfjava.compile_java([tfjava.JAVA_SOURCE, FIJI_PIPELINE_SOURCE], jars, "FijiPipeline")
-        command = [tfjava._jdk_tool("java"), "-Djava.awt.headless=true",
-                   "-cp", os.pathsep.join([str(class_dir)] + [str(j) for j in jars]), "FijiPipeline",
-                   str(model_dir), str(tmp / "in.npy"), str(tmp / "out.npy"), str(int(n_tiles)),
-                   str(int(block_multiple)), str(int(overlap)), repr(float(percentile_bottom)),
-                   repr(float(percentile_top)), str(bool(clip)).lower(), str(bool(normalize)).lower()]
+        args = [str(model_dir), str(tmp / "in.npy"), str(tmp / "out.npy"), str(int(n_tiles)),
+                str(int(block_multiple)), str(int(overlap)), repr(float(percentile_bottom)),
+                repr(float(percentile_top)), str(bool(clip)).lower(), str(bool(normalize)).lower()]
         if tile_dir is not None:
-            command.append(str(Path(tile_dir).resolve()))
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired as err:
-            raise TFJavaError(f"The Java Fiji pipeline did not finish within {timeout_s} s.") from err
-        if done.returncode != 0:
-            raise TFJavaError(f"The Java Fiji pipeline failed (exit {done.returncode}):\n"
-                              f"{tfjava._last_lines(done.stderr or done.stdout)}")
+            args.append(str(Path(tile_dir).resolve()))
+        stdout = tfjava.run_java_class(class_dir, jars, "FijiPipeline", args, timeout_s,
+                                       what="The Java Fiji pipeline")
         result = np.load(tmp / "out.npy")
     tiling = {}
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         key, _, values = line.partition("\t")
         if key in ("grid", "tile", "padding"):
             tiling[key] = tuple(int(v) for v in values.split(","))[::-1]   # ImageJ X, Y, Z -> NumPy order

@@ -204,16 +204,21 @@ def _check_input(array: np.ndarray, div_by: list[int] | None, model) -> None:
 # --------------------------------------------------------------------------
 
 def _run_java(args: list[str], timeout_s: float, tf_version: str = TF_JAVA_VERSION) -> str:
-    java = _jdk_tool("java")
-    class_dir = _compiled_runner()
-    class_path = os.pathsep.join([str(class_dir)] + [str(j) for j in tfjava_jars(tf_version)])
-    command = [java, "-Djava.awt.headless=true", "-cp", class_path, "RunSavedModel", *args]
+    jars = tfjava_jars(tf_version)
+    return run_java_class(_compiled_runner(), jars, "RunSavedModel", args, timeout_s,
+                          what=f"TensorFlow Java {tf_version}")
+
+
+def run_java_class(class_dir: Path, jars, main_class: str, args: list[str], timeout_s: float, what: str) -> str:
+    """Run a compiled class in a fresh, headless JVM (never this process); return its stdout."""
+    class_path = os.pathsep.join([str(class_dir)] + [str(j) for j in jars])
+    command = [_jdk_tool("java"), "-Djava.awt.headless=true", "-cp", class_path, main_class, *args]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as err:
-        raise TFJavaError(f"TensorFlow Java did not finish within {timeout_s} s.") from err
+        raise TFJavaError(f"{what} did not finish within {timeout_s} s.") from err
     if done.returncode != 0:
-        raise TFJavaError(f"TensorFlow Java {tf_version} failed (exit {done.returncode}):\n"
+        raise TFJavaError(f"{what} failed (exit {done.returncode}):\n"
                           f"{_last_lines(done.stderr or done.stdout)}")
     return done.stdout
 

@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from .. import jvm
+from .._coloc import pearson_from_sums
 
 SOURCES = {
     "mask_mae": ("ImageJ 1.53t core (formula computed in Java, not the Fiji plugin): "
@@ -160,10 +161,4 @@ def masked_pearson(image_a, image_b, mask):
         syy += _product_sum(ij, b_parts, b_parts, region, int_b)
         sxy += _product_sum(ij, a_parts, b_parts, region, int_a and int_b)
         n += in_mask
-    with np.errstate(all="ignore"):
-        inv_count = np.float64(1.0) / np.float64(n)
-        num = np.float64(sxy) - (np.float64(sx) * sy * inv_count)
-        var_x = np.float64(sxx) - (np.float64(sx) * sx * inv_count)
-        var_y = np.float64(syy) - (np.float64(sy) * sy * inv_count)
-        r = num / np.sqrt(var_x * var_y)
-    return float(r) if np.isfinite(r) else float("nan")
+    return pearson_from_sums(sx, sy, sxx, syy, sxy, n)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._coloc import pearson_from_sums
+
 SOURCES = {
     "mask_mae": ("lumicare_ij numpy: published SNR-plugin formula (BIG, EPFL): "
                  "mean |reference - test| over all pixels, in double"),
@@ -130,21 +132,10 @@ def masked_pearson(image_a, image_b, mask):
         sums = _exact_integer_sums(image_a, image_b, inside)
         if max(sums) <= _EXACT_LIMIT:
             sx, sy, sxx, syy, sxy = (float(s) for s in sums)
-            return _pearson_from_sums(sx, sy, sxx, syy, sxy, int(np.count_nonzero(inside)))
+            return pearson_from_sums(sx, sy, sxx, syy, sxy, int(np.count_nonzero(inside)))
     x = image_a[inside].astype(np.float64)
     y = image_b[inside].astype(np.float64)
     with np.errstate(all="ignore"):
         sx, sy = _sequential_sum(x), _sequential_sum(y)
         sxx, syy, sxy = _sequential_sum(x * x), _sequential_sum(y * y), _sequential_sum(x * y)
-        return _pearson_from_sums(sx, sy, sxx, syy, sxy, int(x.size))
-
-
-def _pearson_from_sums(sx, sy, sxx, syy, sxy, n) -> float:
-    """Coloc 2 ``PearsonsCorrelation.fastPearsons`` from its five sums."""
-    with np.errstate(all="ignore"):
-        inv_count = np.float64(1.0) / np.float64(n)
-        num = np.float64(sxy) - (np.float64(sx) * sy * inv_count)
-        var_x = np.float64(sxx) - (np.float64(sx) * sx * inv_count)
-        var_y = np.float64(syy) - (np.float64(sy) * sy * inv_count)
-        r = num / np.sqrt(var_x * var_y)
-    return float(r) if np.isfinite(r) else float("nan")
+        return pearson_from_sums(sx, sy, sxx, syy, sxy, int(x.size))
