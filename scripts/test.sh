@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, from scratch, then run all of it.
-# Debian packages: xvfb (ImageJ macros need a display), a JDK (javac). Python: this package
+# Debian packages: xvfb (ImageJ macros need a display), a JDK (javac), chromium + chromium-driver. Python: this package
 # with its test extra (TensorFlow CPU, csbdeep, scyjava, ...). Java jars
 # (ImageJ 1.53t) are resolved from Maven Central on first use and cached.
 set -euo pipefail
@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v xvfb-run >/dev/null 2>&1 || need_apt+=(xvfb)
 command -v javac >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)  # TF Java check compiles a runner
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the reproduce report is opened in headless Chromium
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if ((${#need_apt[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
