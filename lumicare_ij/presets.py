@@ -135,11 +135,16 @@ def _patch_size(value) -> tuple:
 _PAPER = "lumicare paper, training table (Data recording, Deep Neural Network training and image restoration)"
 
 #: The presets, by name. The paper's three carry its table exactly; ``quick``
-#: is sized to train on two CPU cores in one to two minutes and still denoise
-#: clearly (tests/care/test_quality.py: about 14x lower error than the raw
-#: input on synthetic shot-noise data). ``quick`` is not probabilistic: after
-#: 192 steps the Laplace loss had improved the mean only 1.6x where the plain
-#: MAE loss gave 12x; on so short a run the MAE loss converges much faster.
+#: is sized to train on two CPU cores in one to two minutes and still restore
+#: clearly (docs/results.md: every regime on simulated held-out stacks;
+#: tests/care/test_quality.py: about 14x lower error than the raw input on
+#: synthetic shot-noise data). ``quick`` is not probabilistic: after 192 steps
+#: the Laplace loss had improved the mean only 1.6x where the plain MAE loss
+#: gave 12x; on so short a run the MAE loss converges much faster. It takes
+#: many small steps in few epochs (640 steps of 4 patches in 10 epochs): a
+#: CPU step costs about linearly in the batch, and every epoch adds a fixed
+#: cost (validation, checkpoints), so this trains faster than 15 x 16 steps
+#: of 8 patches and restores better (docs/results.md, "quick preset").
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("cytoplasmic", "Cytoplasmic NanoLuc, 20x (paper table)",
            patch_size=(16, 64, 64), n_patches_per_image=200, train_epochs=150,
@@ -151,8 +156,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            patch_size=(16, 64, 64), n_patches_per_image=150, train_epochs=200,
            train_steps_per_epoch=600, train_batch_size=128, validation_split=0.3, source=_PAPER),
     Preset("quick", "small network for CPU demos and tests (1-2 minutes on 2 cores)",
-           patch_size=(16, 32, 32), n_patches_per_image=16, train_epochs=15,
-           train_steps_per_epoch=16, train_batch_size=8, validation_split=0.1, probabilistic=False,
+           patch_size=(16, 32, 32), n_patches_per_image=16, train_epochs=10,
+           train_steps_per_epoch=64, train_batch_size=4, validation_split=0.1, probabilistic=False,
            unet_n_depth=2, unet_n_first=16, unet_kern_size=3, train_learning_rate=0.001,
            source="lumicare_ij (tuned for 2 CPU cores; not from the paper)"),
 )}
