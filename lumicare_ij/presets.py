@@ -142,9 +142,10 @@ _PAPER = "lumicare paper, training table (Data recording, Deep Neural Network tr
 #: the Laplace loss had improved the mean only 1.6x where the plain MAE loss
 #: gave 12x; on so short a run the MAE loss converges much faster. It takes
 #: many small steps in few epochs (640 steps of 4 patches in 10 epochs): a
-#: CPU step costs about linearly in the batch, and every epoch adds a fixed
-#: cost (validation, checkpoints), so this trains faster than 15 x 16 steps
-#: of 8 patches and restores better (docs/results.md, "quick preset").
+#: CPU step costs about linearly in the batch and every epoch adds a fixed
+#: cost (validation, checkpoints), so it trains in about the time of the
+#: earlier 15 epochs x 16 steps of 8 patches, sees 1.3x the patches, and
+#: restores better (docs/training-and-restoration.md, "The quick preset").
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("cytoplasmic", "Cytoplasmic NanoLuc, 20x (paper table)",
            patch_size=(16, 64, 64), n_patches_per_image=200, train_epochs=150,

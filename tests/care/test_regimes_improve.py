@@ -2,7 +2,7 @@
 
 ``benchmarks/regimes.py`` at a CI-sized scale: the paper's specimens are
 simulated (training and held-out stacks from different seeds), a ``quick``
-network is trained for a few dozen steps per regime, and the held-out
+network is trained for 160 seeded steps per regime, and the held-out
 restorations must beat the raw inputs clearly on PSNR and on the paper's
 readout (mask MAE for the cytoplasmic regimes, nuclear Pearson for the
 fluorescence one). A broken pairing, binning, normalisation, training or
@@ -18,7 +18,7 @@ import pytest
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "regimes.py"
 
 # CI scale: 2 training stacks and 1 held-out stack of 16x128x128 per specimen; 160 training steps
-# of the quick network per regime, seeded (about 30-45 s per regime on 2 CPU cores).
+# of the quick network per regime, seeded (225 s wall, 131 CPU-s for all four on 2 shared CPU cores).
 SCALE = {"n_train": 2, "n_test": 1, "shape_zyx": (16, 128, 128), "seed": 0, "test_seed": 1000,
          "train_seed": 0, "n_patches_per_image": 16, "train_epochs": 4, "train_steps_per_epoch": 40}
 
@@ -66,7 +66,8 @@ def test_restoration_beats_raw_input(regime, regimes, data_root, tmp_path):
     psnr_ref = PSNR_REFERENCE[regime]
     raw_psnr, restored_psnr = summary[psnr_ref]["raw"]["psnr"], summary[psnr_ref]["restored"]["psnr"]
     assert restored_psnr >= raw_psnr + MIN_PSNR_GAIN_DB, \
-        f"{regime}: PSNR raw {raw_psnr:.2f} dB, restored {restored_psnr:.2f} dB; required a gain >= {MIN_PSNR_GAIN_DB} dB"
+        f"{regime}: PSNR raw {raw_psnr:.2f} dB, restored {restored_psnr:.2f} dB; " \
+        f"required a gain >= {MIN_PSNR_GAIN_DB} dB"
 
     reference, readout, check, meaning = READOUT_CHECKS[regime]
     raw_value, restored_value = summary[reference]["raw"][readout], summary[reference]["restored"][readout]
