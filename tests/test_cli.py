@@ -109,3 +109,15 @@ def test_user_errors_of_the_pipeline_are_explained(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("lumicare: error:") == 4 and "Traceback" not in err
     assert not (tmp_path / "m.zip").exists()
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "--out", str(out), "--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "restored" in printed and "raw 0.5 s" in printed and "nuclear_pearson" in printed
+    assert len(list((out / "restored").glob("*.tif"))) == 2
+    assert json.loads((out / "metrics.json").read_text())["summary"]
+    assert cli.main(["demo", "--out", str(out), "--epochs", "1"]) == 2
+    assert "--force" in capsys.readouterr().err
