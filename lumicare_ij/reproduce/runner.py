@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -367,7 +366,3 @@ def format_claims(claims: list[dict]) -> str:
         lines.append(f"  {c['id']:3s} {c['verdict'].upper():11s} {c['measured']}")
     return "\n".join(lines)
 
-
-def main_command() -> str:
-    return " ".join(["lumicare"] + sys.argv[1:]) if sys.argv and sys.argv[0].endswith("lumicare") else \
-        "lumicare " + " ".join(sys.argv[1:])
