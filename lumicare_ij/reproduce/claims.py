@@ -70,6 +70,11 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if _ok(value) else "n/a"
 
 
+def _ratio(a, b) -> str:
+    """a / b with three decimals, so that a value next to a threshold shows on which side it lies."""
+    return f"{a / b:.3f}" if _ok(a, b) and b else "n/a"
+
+
 def _claim(cid, experiment, figure, statement, rule, verdict, measured, values) -> dict:
     assert verdict in VERDICTS
     return {"id": cid, "experiment": experiment, "figure": figure, "statement": statement, "rule": rule,
@@ -113,8 +118,8 @@ def claim_1a(results: dict | None) -> dict:
     if verdict == MET and not _ok(noise):
         verdict = PARTLY
     measured = (f"{key} ({fold:g}-fold shorter): restoration {_fmt(restored)}, raw {_fmt(raw)}, technical noise "
-                f"{_fmt(noise)} (restoration = {_fmt(restored / noise if _ok(noise) and noise else math.nan)} x noise, "
-                f"{_fmt(restored / raw if _ok(raw) and raw else math.nan)} x raw). Largest reduction meeting the "
+                f"{_fmt(noise)} (restoration = {_ratio(restored, noise)} x noise, "
+                f"{_ratio(restored, raw)} x raw). Largest reduction meeting the "
                 f"rule: {f'{max(meeting):g}-fold' if meeting else 'none'}.")
     values.update({"exposure": key, "fold": fold, "raw": raw, "restored": restored})
     return _claim("1a", "1a", "Figure 1a", statement, rule, verdict, measured, values)
@@ -136,8 +141,7 @@ def claim_1b(results: dict | None) -> dict:
     per_bin = {a["key"]: {"raw": _mean(results, a["key"], "raw", "mask_mae"),
                           "restored": _mean(results, a["key"], "restored", "mask_mae")} for a in results["arms"]}
     measured = (f"8x8: restoration {_fmt(restored)}, raw {_fmt(raw)}, technical noise {_fmt(noise)} "
-                f"(restoration = {_fmt(restored / noise if _ok(noise) and noise else math.nan)} x noise, "
-                f"{_fmt(restored / raw if _ok(raw) and raw else math.nan)} x raw).")
+                f"(restoration = {_ratio(restored, noise)} x noise, {_ratio(restored, raw)} x raw).")
     return _claim("1b", "1b", "Figure 1b", statement, rule, verdict, measured,
                   {"raw": raw, "restored": restored, "technical_noise": noise, "per_binning": per_bin})
 
