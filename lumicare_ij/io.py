@@ -106,13 +106,18 @@ def write_stack(path, data, *, pixel_size_um: float | None = None, z_step_um: fl
         kwargs["resolutionunit"] = "NONE"  # ImageJ's convention with a unit in the description
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda tmp: tifffile.imwrite(tmp, array, imagej=True, metadata=ij_meta, **kwargs),
+    atomic_write(path, lambda tmp: tifffile.imwrite(tmp, array, imagej=True, metadata=ij_meta, **kwargs),
                   overwrite=overwrite)
     return path
 
 
-def _atomic_write(path: Path, write, overwrite: bool) -> None:
-    """Run ``write(tmp_path)`` then move the result to ``path`` (never half-written)."""
+def atomic_write(path: Path, write, overwrite: bool) -> None:
+    """Run ``write(tmp_path)`` in ``path``'s folder, then move the result to ``path``.
+
+    Every file this package writes goes through here, so none is ever left
+    half-written under its final name. With ``overwrite=False`` a file that
+    appears at ``path`` meanwhile is not replaced.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
@@ -141,7 +146,7 @@ def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True (--force) to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), overwrite=overwrite)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), overwrite=overwrite)
     return path
 
 

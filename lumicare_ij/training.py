@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import ijops
-from .io import _atomic_write, atomic_write_text, check_pair, read_stack
+from .io import atomic_write, atomic_write_text, check_pair, read_stack
 from .presets import Preset, get_preset
 
 __all__ = ["REGIMES", "TRAINING_PERCENTILES", "PATCH_FILTER", "StackPair", "TrainingDataError",
@@ -644,7 +644,7 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
         "versions": package_versions(),
     }
     npz.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(npz, lambda tmp: _save_npz(tmp, X, Y, axes), overwrite=overwrite)
+    atomic_write(npz, lambda tmp: _save_npz(tmp, X, Y, axes), overwrite=overwrite)
     atomic_write_text(record_path, to_json(record), overwrite=overwrite)
     return record
 

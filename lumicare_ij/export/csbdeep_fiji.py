@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shutil
 import tempfile
 import warnings
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_write
 from .errors import ExportError
 from .tf1_graph import build_graph, describe_keras_model
 from .tf1_ops import check_graph_def
@@ -289,10 +289,7 @@ def _package_version() -> str:
 
 def _zip_atomically(saved_model_dir: Path, meta: dict, out_zip: Path) -> None:
     """Zip the SavedModel (its contents at the ZIP root) and meta.json, then rename into place."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_zip.name}.", suffix=".part", dir=out_zip.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    def write(tmp):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.write(saved_model_dir / "saved_model.pb", "saved_model.pb")
             # The plugin unpacks the ZIP and loads its root: variables/ must be there,
@@ -302,10 +299,9 @@ def _zip_atomically(saved_model_dir: Path, meta: dict, out_zip: Path) -> None:
                 if f.is_file():
                     zf.write(f, f.relative_to(saved_model_dir).as_posix())
             zf.writestr("meta.json", json.dumps(meta, indent=2))
-        os.replace(tmp, out_zip)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    # The caller has already refused an existing output unless asked to overwrite it.
+    atomic_write(out_zip, write, overwrite=True)
 
 
 def unzip_model(model_zip, dest_dir) -> Path:

@@ -55,7 +55,7 @@ def save_png(fig, path: Path) -> Path:
     _plt().close(fig)
     data = buffer.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
-    lio._atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), overwrite=True)
+    lio.atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), overwrite=True)
     return path
 
 

@@ -126,7 +126,7 @@ def test_full_disk_while_writing_the_report_keeps_the_old_report(copy, monkeypat
             def write(tmp):
                 Path(tmp).write_text(text[: len(text) // 2])
                 raise OSError(errno.ENOSPC, "No space left on device")
-            lio._atomic_write(Path(path), write, overwrite=True)
+            lio.atomic_write(Path(path), write, overwrite=True)
         return real(path, text, overwrite=overwrite)
 
     monkeypatch.setattr(runner.lio, "atomic_write_text", half_then_full)
