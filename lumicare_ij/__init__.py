@@ -1,4 +1,8 @@
-"""lumicare-ij: CARE restoration of luminescence microscopy, measured exactly as Fiji does.
+"""lumicare-ij: CARE restoration of luminescence microscopy, measured with the paper's Fiji readouts.
+
+The ImageJ steps are tested equal to ImageJ 1.53t; the SNR plugin's MAE and
+Coloc 2's Pearson's R are their published formulas, not checked against the
+plugins (see the README's table "What is verified").
 
 Submodules (imported on first use, so that ``import lumicare_ij`` stays fast
 and does not load TensorFlow or start Java):

@@ -1,4 +1,9 @@
-"""The paper's readouts, composed from the Fiji-exact operations in :mod:`lumicare_ij.ijops`.
+"""The paper's readouts, composed from the operations in :mod:`lumicare_ij.ijops`.
+
+The ImageJ steps (16-bit conversion, thresholds, particle filters, rolling
+ball, projection) are tested equal to ImageJ 1.53t; the MAE and Pearson's R
+are the SNR plugin's and Coloc 2's published formulas, not checked against
+those Fiji plugins (see the README's table "What is verified").
 
 Each function follows the paper's Online Methods ("Image analysis") step by
 step; the engine argument chooses who computes each step (``"numpy"`` or the
@@ -65,8 +70,9 @@ def mask_mae_between(reference_image, test_image, min_size_px: float = 100, *,
                      projection: str | None = None, engine: str = "numpy") -> float:
     """Figure 1 metric: MAE between the cell masks of a reference and a test image.
 
-    Both images go through :func:`cell_mask`; the SNR plugin's MAE of the two
-    masks (reference = ground truth) is returned, 0 (identical) to 255 (every
+    Both images go through :func:`cell_mask`; the MAE of the two masks by the
+    SNR plugin's published formula (not checked against the plugin), with
+    reference = ground truth, is returned, 0 (identical) to 255 (every
     pixel differs). The paper inverted both masks first, which does not change
     the MAE, so it is skipped.
     """
@@ -91,7 +97,11 @@ def nuclear_mask(ground_truth, min_size_px: float = 5, *, engine: str = "numpy")
 
 
 def nuclear_pearson(image, ground_truth, min_size_px: float = 5, *, engine: str = "numpy") -> float:
-    """Figure 2a metric: Coloc 2 Pearson's R of raw pixels under the ground truth's nuclear mask.
+    """Figure 2a metric: Pearson's R of raw pixels under the ground truth's nuclear mask.
+
+    Computed with Coloc 2's published "Fast" formula and its mask rule
+    (mask > 0.001), by :func:`lumicare_ij.ijops.masked_pearson`; not checked
+    against Coloc 2 itself (a Fiji plugin, not on Maven Central).
 
     Returns
     -------

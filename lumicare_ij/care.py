@@ -35,10 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write_text, read_stack, write_stack
+from .atomic import atomic_write, atomic_write_text
+from .errors import InputNotFoundError, OutputExistsError, UserInputError
+from .io import TIFF_SUFFIXES, list_stacks, read_stack, write_stack
 from .presets import Preset, care_config_kwargs, get_preset
-from .training import (TRAINING_PERCENTILES, _check_split, _tiffs, package_versions, read_training_record,
-                       to_json)
+from .provenance import file_sha256, package_versions
+from .shapes import parse_sizes
+from .training import TRAINING_PERCENTILES, check_split, read_training_record, to_json
 
 __all__ = ["PREDICT_PERCENTILES", "RECORD_NAME", "ModelError", "tensorboard_available", "train",
            "load_model", "read_model_record", "predict", "restore_files"]
@@ -52,7 +55,7 @@ _WEIGHTS_BEST = "weights_best.h5"
 _OPTIMIZER_LAST = "optimizer_last.npz"
 
 
-class ModelError(ValueError):
+class ModelError(UserInputError):
     """A model folder or training request that cannot be used, with what to do about it."""
 
 
@@ -129,7 +132,7 @@ def _check_data(npz: Path, unet_n_depth: int, validation_split: float):
         raise ModelError(f"{npz}: patch size (Z, Y, X) = {spatial} is not divisible by 2**unet_n_depth = {div}; "
                          "prepare patches with sides divisible by it or lower unet_n_depth.")
     try:
-        n_train, n_val = _check_split(int(x_shape[0]), validation_split, str(npz))
+        n_train, n_val = check_split(int(x_shape[0]), validation_split, str(npz))
     except ValueError as err:
         raise ModelError(str(err)) from None
     return spatial, n_train, n_val
@@ -223,7 +226,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
                              "pass a larger epochs to train longer.")
     else:
         if (has_model or existing is not None) and not overwrite:
-            raise FileExistsError(f"{model_dir} already holds a model; pass resume=True (--resume) to continue it, "
+            raise OutputExistsError(f"{model_dir} already holds a model; pass resume=True (--resume) to continue it, "
                                   "overwrite=True (--force) to start again, or choose another folder.")
         data_record = read_training_record(npz)
         settings = get_preset(preset if preset is not None else (_preset_from_record(data_record) or "quick"))
@@ -235,6 +238,8 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     depth = overrides.get("unet_n_depth") or settings.unet_n_depth
     split = overrides.get("validation_split") or settings.validation_split
     patch, n_train, n_val = _check_data(npz, int(depth), float(split))
+    if not resume:
+        npz_sha256 = _npz_identity(npz, data_record)
     # The record states the patch size actually trained on, whatever the preset said.
     settings = get_preset(settings, **{**overrides, "patch_size": patch})
 
@@ -264,14 +269,14 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
                         train_checkpoint_epoch=None, **care_config_kwargs(settings))
         with _quiet():
             model = CARE(config, name=model_dir.name, basedir=str(model_dir.parent))
-        data_record = read_training_record(npz)
-        record = _new_record(model_dir, npz, data_record, settings, model, n_train, n_val, tensorboard)
+        record = _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard)
     # Keep config.json's epoch count in step with the record (it changes when a resume trains longer).
-    from csbdeep.utils import save_json
-    save_json(vars(model.config), str(model_dir / "config.json"))
+    atomic_write_text(model_dir / "config.json", to_json(vars(model.config)), overwrite=True)
 
     with _quiet():
         model.prepare_for_training()
+    # csbdeep's ModelCheckpoint writes weights_best.h5 in place; the recorder writes it atomically instead.
+    model.callbacks = [cb for cb in model.callbacks if type(cb).__name__ != "ModelCheckpoint"]
     if resume:
         _load_optimizer_state(model, model_dir)
     record["status"] = "running"
@@ -314,9 +319,10 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
             bar.close()
     record["training_seconds"] = record.get("training_seconds", 0.0) + time.perf_counter() - started
     record.pop("error", None)
-    with _quiet():
-        # csbdeep's end of training: save weights_last.h5, then load the best weights.
-        model._training_finished()
+    # csbdeep's end of training (weights_last.h5 is already saved by the recorder): load the best weights.
+    if (model_dir / _WEIGHTS_BEST).is_file():
+        with _quiet():
+            model.load_weights(_WEIGHTS_BEST)
     done = record["epochs_done"]
     record["status"] = "finished" if done >= settings.train_epochs else "stopped"
     if record["status"] == "stopped":
@@ -336,13 +342,32 @@ def _preset_from_record(data_record):
     return Preset(**p)
 
 
+def _npz_identity(npz: Path, data_record: dict | None) -> str:
+    """The training file's SHA-256, checked against the one 'prepare' recorded next to it."""
+    sha = file_sha256(npz)
+    recorded = (data_record or {}).get("npz_sha256")
+    if recorded and recorded != sha:
+        raise ModelError(f"{npz} is not the file its record {npz.with_suffix('.json').name} describes (its content "
+                         "changed after 'lumicare prepare' wrote them). Run 'lumicare prepare' again to write "
+                         "both anew.")
+    return sha
+
+
 def _check_same_data(npz: Path, record: dict, model_dir: Path) -> None:
+    """Refuse to resume on a training file whose content differs from the one trained on."""
     data = record.get("data", {})
-    same = (str(npz.resolve()) == data.get("npz") and npz.is_file()
-            and npz.stat().st_size == data.get("npz_bytes"))
-    if not same:
-        raise ModelError(f"{model_dir} was trained on {data.get('npz')} ({data.get('npz_bytes')} bytes); resume "
-                         f"with that file, not {npz}, or start a new model.")
+    trained_on = data.get("npz_sha256")
+    if not npz.is_file():
+        raise ModelError(f"{npz}: no such training file; resume {model_dir} with {data.get('npz')}.")
+    if trained_on is None:
+        raise ModelError(f"{model_dir} records no content hash of its training data (made by an older "
+                         "lumicare-ij), so resuming cannot check that the data are the same. Start a new model "
+                         "(--force), or train another model folder.")
+    if file_sha256(npz) != trained_on:
+        raise ModelError(f"{npz} is not the training data {model_dir} was trained on (same name, different "
+                         f"content: re-made by 'lumicare prepare' with other data or another seed?). Resume with "
+                         f"the original file, or start a new model: lumicare train --data {npz} --model "
+                         f"{model_dir} --force")
 
 
 def _clear_model_folder(model_dir: Path) -> None:
@@ -352,7 +377,7 @@ def _clear_model_folder(model_dir: Path) -> None:
             (model_dir / name).unlink()
 
 
-def _new_record(model_dir, npz, data_record, settings, model, n_train, n_val, tensorboard) -> dict:
+def _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard) -> dict:
     training_norm = (data_record or {}).get("normalization") or {
         "function": "csbdeep.data.norm_percentiles", "pmin_range": list(TRAINING_PERCENTILES["pmin"]),
         "pmax_range": list(TRAINING_PERCENTILES["pmax"])}
@@ -363,7 +388,8 @@ def _new_record(model_dir, npz, data_record, settings, model, n_train, n_val, te
         "regime": (data_record or {}).get("regime"),
         "bin_factor": (data_record or {}).get("bin_factor"),
         "preset": settings.as_dict(),
-        "data": {"npz": str(npz.resolve()), "npz_bytes": npz.stat().st_size, "n_train_patches": n_train,
+        "data": {"npz": str(npz.resolve()), "npz_bytes": npz.stat().st_size,
+                 "npz_sha256": npz_sha256, "n_train_patches": n_train,
                  "n_validation_patches": n_val, "record": data_record},
         "normalization": {
             "training": training_norm,
@@ -390,10 +416,11 @@ def _callback_base():
 def _make_recorder(model, model_dir: Path, record: dict):
     """A Keras callback that makes every finished epoch resumable.
 
-    After each epoch: weights to ``weights_last.h5``, optimizer state to
-    ``optimizer_last.npz``, then the epoch count and history to the record,
-    each replaced atomically, in that order (the record never claims an epoch
-    whose weights are not on disk).
+    After each epoch: the weights to ``weights_best.h5`` if the validation
+    loss is the lowest so far (csbdeep's ``ModelCheckpoint`` rule), to
+    ``weights_last.h5``, the optimizer state to ``optimizer_last.npz``, then
+    the epoch count and history to the record, each replaced atomically, in
+    that order (the record never claims an epoch whose weights are not on disk).
     """
     Callback = _callback_base()
 
@@ -407,10 +434,7 @@ def _make_recorder(model, model_dir: Path, record: dict):
             best = min(vals)
             since_best = len(history) - 1 - max(i for i, h in enumerate(history) if h.get("val_loss") == best)
             for cb in model.callbacks:
-                name = type(cb).__name__
-                if name == "ModelCheckpoint" and getattr(cb, "save_best_only", False):
-                    cb.best = best
-                elif name == "ReduceLROnPlateau":
+                if type(cb).__name__ == "ReduceLROnPlateau":
                     cb.best = best
                     cb.wait = since_best % max(1, cb.patience)
 
@@ -424,10 +448,12 @@ def _make_recorder(model, model_dir: Path, record: dict):
             if "learning_rate" not in entry:
                 entry["learning_rate"] = float(np.asarray(model.keras_model.optimizer.learning_rate))
             entry["seconds"] = round(time.perf_counter() - self._t0, 3)
-            _atomic_save(model_dir / _WEIGHTS_LAST, model.keras_model.save_weights)
+            if _is_best(entry.get("val_loss"), record["history"]):
+                atomic_write(model_dir / _WEIGHTS_BEST, model.keras_model.save_weights, overwrite=True)
+            atomic_write(model_dir / _WEIGHTS_LAST, model.keras_model.save_weights, overwrite=True)
             store = {}
             model.keras_model.optimizer.save_own_variables(store)
-            _atomic_save(model_dir / _OPTIMIZER_LAST, lambda tmp: _save_store(tmp, store))
+            atomic_write(model_dir / _OPTIMIZER_LAST, lambda tmp: _save_store(tmp, store), overwrite=True)
             record["history"].append(entry)
             record["epochs_done"] = epoch + 1
             _write_record(model_dir, record)
@@ -435,20 +461,17 @@ def _make_recorder(model, model_dir: Path, record: dict):
     return _EpochRecorder()
 
 
+def _is_best(val_loss, history) -> bool:
+    """True if ``val_loss`` is lower than every earlier epoch's (the first epoch is always best)."""
+    if val_loss is None or not np.isfinite(val_loss):
+        return False
+    earlier = [h["val_loss"] for h in history if h.get("val_loss") is not None]
+    return not earlier or val_loss < min(earlier)
+
+
 def _save_store(path, store: dict) -> None:
     with open(path, "wb") as f:
         np.savez(f, **store)
-
-
-def _atomic_save(path: Path, save) -> None:
-    """``save(tmp)`` then rename over ``path`` (a checkpoint is never half-written)."""
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        save(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def _load_optimizer_state(model, model_dir: Path) -> None:
@@ -567,15 +590,8 @@ def _as_model(model):
 def _n_tiles(tiles, ndim: int):
     if tiles is None or (isinstance(tiles, str) and tiles == "auto"):
         return None
-    if isinstance(tiles, str):
-        try:
-            tiles = tuple(int(t) for t in tiles.replace("x", ",").split(","))
-        except ValueError:
-            raise ValueError(f"tiles must be 'auto' or Z,Y,X whole numbers such as 2,2,2; got {tiles!r}") from None
-    tiles = tuple(tiles)
-    if len(tiles) != ndim or any(isinstance(t, bool) or int(t) != t or t < 1 for t in tiles):
-        raise ValueError(f"tiles must be {ndim} whole numbers >= 1 (Z, Y, X), one per axis; got {tiles!r}")
-    return tuple(int(t) for t in tiles)
+    return parse_sizes(tiles, "tiles", n_axes=ndim, axes="Z,Y,X" if ndim == 3 else "Y,X",
+                       example="2,2,2 or 'auto'" if ndim == 3 else "2,2 or 'auto'")
 
 
 def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_scale: bool = False):
@@ -618,7 +634,7 @@ def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_
     array = np.asarray(image)
     ndim = model.config.n_dim
     if array.ndim != ndim:
-        raise ValueError(f"the model restores {ndim}D stacks ({'ZYX' if ndim == 3 else 'YX'}), "
+        raise UserInputError(f"the model restores {ndim}D stacks ({'ZYX' if ndim == 3 else 'YX'}), "
                          f"got an array of shape {array.shape}.")
     if return_scale and not model.config.probabilistic:
         raise ModelError("return_scale needs a probabilistic model (trained with probabilistic=True).")
@@ -663,16 +679,17 @@ def _input_files(inputs) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(_tiffs(path).values())
+            found = list_stacks(path)
             if not found:
-                raise FileNotFoundError(f"{path}: no .tif stacks in this folder.")
+                raise InputNotFoundError(f"{path}: no .tif stacks in this folder.")
             files.extend(found)
         elif path.is_file():
-            if path.suffix.lower() not in (".tif", ".tiff"):
-                raise ValueError(f"{path}: expected a .tif stack.")
+            if path.suffix.lower() not in TIFF_SUFFIXES:
+                raise UserInputError(f"{path}: not a .tif stack; give ImageJ TIFF files (.tif) or folders of them. "
+                                     "In Fiji: File > Save As > Tiff...")
             files.append(path)
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder.")
+            raise InputNotFoundError(f"{path}: no such file or folder.")
     return files
 
 
@@ -746,7 +763,7 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
         upsample_factor = record.get("bin_factor") if record.get("regime") == "upsample" else 1
     upsample_factor = int(upsample_factor or 1)
     if upsample_factor < 1:
-        raise ValueError(f"upsample_factor must be >= 1, got {upsample_factor}")
+        raise UserInputError(f"upsample_factor must be >= 1, got {upsample_factor}")
 
     plan, seen = [], {}
     input_set = {f.resolve() for f in files}
@@ -754,7 +771,7 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
         out = out_dir / f"{f.stem}.tif"
         scale = out_dir / f"{f.stem}_scale.tif" if save_scale else None
         if f.stem in seen:
-            raise ValueError(f"{f} and {seen[f.stem]} would both be written to {out}; restore them into "
+            raise UserInputError(f"{f} and {seen[f.stem]} would both be written to {out}; restore them into "
                              "different folders.")
         seen[f.stem] = f
         for target in (out, scale):
@@ -762,12 +779,12 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
                 continue
             if target.resolve() in input_set or (target.exists() and any(
                     os.path.samefile(target, g) for g in files)):
-                raise ValueError(f"{target} would replace an input stack; choose another output folder.")
+                raise UserInputError(f"{target} would replace an input stack; choose another output folder.")
         plan.append((f, out, scale))
     if not overwrite:
         existing = [str(p) for _, out, scale in plan for p in (out, scale) if p is not None and p.exists()]
         if existing:
-            raise FileExistsError(f"{len(existing)} output(s) already exist ({', '.join(existing[:3])}"
+            raise OutputExistsError(f"{len(existing)} output(s) already exist ({', '.join(existing[:3])}"
                                   f"{' ...' if len(existing) > 3 else ''}); choose another folder or pass "
                                   "overwrite=True (--force).")
 
@@ -786,7 +803,7 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
         t0 = time.perf_counter()
         stack = read_stack(f)
         if stack.ndim != model.config.n_dim:
-            raise ValueError(f"{f}: has dims {stack.dims} (shape {stack.shape}); the model restores "
+            raise UserInputError(f"{f}: has dims {stack.dims} (shape {stack.shape}); the model restores "
                              f"{model.config.n_dim}D single-channel stacks (Z, Y, X).")
         array = stack.values
         pixel_size_um = stack.attrs.get("pixel_size_um")

@@ -7,11 +7,14 @@ scripts and the command line behave the same.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import textwrap
 from pathlib import Path
+
+from .errors import LumicareError, UserInputError
+from .provenance import package_version
+from .shapes import parse_sizes
 
 DESCRIPTION = """\
 lumicare - restore short-exposure luminescence microscopy with CARE and
@@ -35,27 +38,26 @@ Run 'lumicare <command> --help' for the options of each command.
 """
 
 
-class UserError(Exception):
-    """A mistake the user can fix; printed without a traceback."""
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (argparse type: a bad value gets one clear line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
     return value
 
 
-def _shape_zyx(text: str) -> tuple[int, int, int]:
-    parts = text.lower().replace("x", ",").split(",")
-    try:
-        z, y, x = (int(p) for p in parts)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--size takes Z,Y,X in pixels such as 16,256,256; got {text!r}") from None
-    if min(z, y, x) < 1:
-        raise argparse.ArgumentTypeError(f"--size must be positive, got {text!r}")
-    return z, y, x
+def _sizes_argument(option: str, n_axes: int = 3, example: str = "16,256,256"):
+    """An argparse type for Z,Y,X sizes that reports mistakes as argparse errors."""
+    def parse(text: str):
+        try:
+            return parse_sizes(text, option, n_axes=n_axes, example=example)
+        except UserInputError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    parse.__name__ = option  # argparse names the type in some messages
+    return parse
 
 
 def _add_simulate(sub) -> None:
@@ -81,9 +83,9 @@ def _add_simulate(sub) -> None:
                    help="cytoplasmic (NanoLuc cells, 20x), h2b (nuclei + eGFP, 20x) or "
                         "tomm20 (mitochondria + mNeonGreen, 100x, DMSO/Rotenone) [default: h2b]")
     p.add_argument("--out", required=True, type=Path, help="output folder (created; must be empty or new)")
-    p.add_argument("--stacks", type=_positive_int, default=None,
+    p.add_argument("--stacks", type=positive_int, default=None,
                    help="number of stacks (specimens) [default: the paper's count, or 4 with --small]")
-    p.add_argument("--size", type=_shape_zyx, default=None, metavar="Z,Y,X",
+    p.add_argument("--size", type=_sizes_argument("--size"), default=None, metavar="Z,Y,X",
                    help="stack size in pixels, e.g. 16,512,512 [default: the paper's ROI, smaller with --small]")
     p.add_argument("--small", action="store_true", help="a small CPU-friendly dataset for demos and tests")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same data [0]")
@@ -96,9 +98,9 @@ def _run_simulate(args) -> int:
 
     out = args.out
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder name.")
+        raise UserInputError(f"--out {out} is a file; give a folder name.")
     if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise UserError(f"--out {out} already contains files; choose a new folder or add --force "
+        raise UserInputError(f"--out {out} already contains files; choose a new folder or add --force "
                         "to replace the simulated files in it.")
     manifest = simulate_dataset(args.specimen, out, n_stacks=args.stacks, shape_zyx=args.size,
                                 small=args.small, seed=args.seed, overwrite=args.force, progress=True)
@@ -144,13 +146,7 @@ def _run_ijcheck(args) -> int:
 def _tiles(text: str):
     if text == "auto":
         return "auto"
-    try:
-        tiles = tuple(int(t) for t in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--tiles takes Z,Y,X such as 2,2,2, or 'auto'; got {text!r}") from None
-    if len(tiles) != 3 or min(tiles) < 1:
-        raise argparse.ArgumentTypeError(f"--tiles takes three whole numbers >= 1 (Z,Y,X); got {text!r}")
-    return tiles
+    return _sizes_argument("--tiles", example="2,2,2 or 'auto'")(text)
 
 
 def _add_presets(sub) -> None:
@@ -165,10 +161,7 @@ def _add_presets(sub) -> None:
 def _run_presets(args) -> int:
     from .presets import format_presets
 
-    try:
-        print(format_presets(args.names or None))
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    print(format_presets(args.names or None))
     return 0
 
 
@@ -176,17 +169,17 @@ def _add_preset_overrides(p, training: bool) -> None:
     p.add_argument("--preset", default=None,
                    help="cytoplasmic, h2b, tomm20 (the paper's table) or quick (CPU); see 'lumicare presets'")
     if training:
-        p.add_argument("--epochs", type=_positive_int, help="number of epochs (train_epochs)")
-        p.add_argument("--steps-per-epoch", type=_positive_int, help="train_steps_per_epoch")
-        p.add_argument("--batch-size", type=_positive_int, help="train_batch_size")
+        p.add_argument("--epochs", type=positive_int, help="number of epochs (train_epochs)")
+        p.add_argument("--steps-per-epoch", type=positive_int, help="train_steps_per_epoch")
+        p.add_argument("--batch-size", type=positive_int, help="train_batch_size")
         p.add_argument("--learning-rate", type=float, help="train_learning_rate")
         p.add_argument("--validation-split", type=float, help="fraction of patches for validation")
         p.add_argument("--probabilistic", choices=("true", "false"), help="probabilistic CARE (mean + scale)")
-        p.add_argument("--depth", type=_positive_int, help="U-Net depth (unet_n_depth)")
-        p.add_argument("--first-filters", type=_positive_int, help="filters of the first U-Net level (unet_n_first)")
+        p.add_argument("--depth", type=positive_int, help="U-Net depth (unet_n_depth)")
+        p.add_argument("--first-filters", type=positive_int, help="filters of the first U-Net level (unet_n_first)")
     else:
         p.add_argument("--patch-size", metavar="Z,Y,X", help="patch size in pixels (paper: 16,64,64)")
-        p.add_argument("--patches-per-stack", type=_positive_int, help="n_patches_per_image")
+        p.add_argument("--patches-per-stack", type=positive_int, help="n_patches_per_image")
 
 
 def _add_prepare(sub) -> None:
@@ -216,7 +209,7 @@ def _add_prepare(sub) -> None:
     p.add_argument("--input", required=True, help="input condition (subfolder name), e.g. lum_0.5s")
     p.add_argument("--target", required=True, help="target condition, e.g. lum_60s, lum_5s_rep2 or fluo")
     p.add_argument("--out", required=True, type=Path, help="training file to write (.npz)")
-    p.add_argument("--bin-factor", type=_positive_int, help="upsample regime: Fiji Bin factor for unbinned inputs")
+    p.add_argument("--bin-factor", type=positive_int, help="upsample regime: Fiji Bin factor for unbinned inputs")
     p.add_argument("--seed", type=int, default=0, help="random seed for patch sampling [0]")
     p.add_argument("--force", action="store_true", help="replace an existing training file")
     _add_preset_overrides(p, training=False)
@@ -368,7 +361,7 @@ def _add_demo(sub) -> None:
                     "60 s ground truth, next to the raw 0.5 s input and the technical noise (two 60 s "
                     "acquisitions). Takes a few minutes on 2 CPU cores.")
     p.add_argument("--out", type=Path, default=Path("lumicare-demo"), help="output folder [lumicare-demo]")
-    p.add_argument("--epochs", type=_positive_int, help="override the quick preset's epochs")
+    p.add_argument("--epochs", type=positive_int, help="override the quick preset's epochs")
     p.add_argument("--seed", type=int, default=0, help="random seed [0]")
     p.add_argument("--force", action="store_true", help="redo the demo in an existing output folder")
     p.set_defaults(run=_run_demo)
@@ -462,14 +455,12 @@ def _add_reproduce(sub) -> None:
 
 
 def _run_reproduce(args) -> int:
-    from .reproduce import DataError, ReproduceError, reproduce
+    from .reproduce import reproduce
 
     command = "lumicare " + " ".join(sys.argv[1:]) if sys.argv[1:] else "lumicare reproduce"
     try:
         summary = reproduce(args.out, quick=args.quick, experiments=args.experiment, data=args.data,
                             force=args.force, engine=args.engine, command=command)
-    except (ReproduceError, DataError) as err:
-        raise UserError(str(err)) from None
     except KeyboardInterrupt:
         print(f"lumicare: interrupted; finished experiments in {args.out} are kept. Run the same command "
               "again to resume.", file=sys.stderr)
@@ -481,7 +472,7 @@ def _run_reproduce(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lumicare", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"lumicare-ij {_version()}")
+    parser.add_argument("--version", action="version", version=f"lumicare-ij {package_version()}")
     sub = parser.add_subparsers(title="commands", metavar="<command>")
     _add_demo(sub)
     _add_simulate(sub)
@@ -496,44 +487,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("lumicare-ij")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _domain_errors() -> tuple:
-    """The package's user-facing exceptions (imported lazily: some modules load TensorFlow)."""
-    errors = []
-    for module, name in (("training", "TrainingDataError"), ("care", "ModelError"),
-                         ("export.errors", "ExportError"), ("export.errors", "TFJavaError"),
-                         ("macros", "MacroError")):
-        try:
-            errors.append(getattr(importlib.import_module(f"lumicare_ij.{module}"), name))
-        except (ImportError, AttributeError):
-            pass
-    return tuple(errors)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    from .ijops import ImageJUnavailableError
-    from .ijops._checks import InputError
-    from .io import StackError
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter helps nobody here
     try:
         return args.run(args)
-    except (UserError, StackError, InputError, ImageJUnavailableError, FileExistsError, FileNotFoundError,
-            *_domain_errors()) as err:
+    except LumicareError as err:
         print(f"lumicare: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the file system said no: disk full, permission denied, a folder that vanished
+        print(f"lumicare: error: {err.strerror or err}"
+              f"{f': {err.filename}' if err.filename else ''}. Check the path, free space and permissions, "
+              "then run the command again; finished files are complete, unfinished ones were not written.",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lumicare: interrupted; finished files are complete, unfinished ones were not written.",

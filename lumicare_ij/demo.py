@@ -15,8 +15,10 @@ import json
 import time
 from pathlib import Path
 
-from . import care, evaluation, training
+from . import care, evaluation
 from . import io as lio
+from . import training
+from .errors import OutputExistsError
 from .simulate import simulate_dataset
 
 DEMO_SHAPE_ZYX = (16, 128, 128)
@@ -44,7 +46,7 @@ def run_demo(out_dir="lumicare-demo", *, n_train_stacks: int = 4, n_test_stacks:
     """
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} already holds files; choose another --out or add --force to redo the demo.")
+        raise OutputExistsError(f"{out} already holds files; choose another --out or add --force to redo the demo.")
     started = time.perf_counter()
     steps = {}
 

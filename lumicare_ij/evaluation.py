@@ -13,7 +13,9 @@ reference is percentile-normalized (csbdeep ``normalize``, 0.1/99.9), and each
 test image is affinely rescaled to it with the least-squares fit
 (csbdeep ``normalize_minmse``) before PSNR (data range 1), SSIM and NRMSE are
 computed (SSIM is the mean over XY slices). The paper's readouts (mask MAE, nuclear Pearson, mitochondrial
-shape) are computed on the raw values, exactly as Fiji did.
+shape) are computed on the raw values, as the paper did in Fiji: ImageJ 1.53t
+operations (tested equal to the real jar) and the SNR plugin's and Coloc 2's
+published formulas (not checked against the plugins).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from . import analysis
 from . import io as lio
+from .errors import InputNotFoundError, UserInputError
 
 #: Readouts of the paper by specimen (the one each figure used).
 READOUTS = {"cytoplasmic": "mask_mae", "h2b": "nuclear_pearson", "tomm20": "mito_morphology"}
@@ -65,7 +68,7 @@ def paper_readout(readout: str, test, reference, *, engine: str = "numpy") -> di
         result = analysis.mito_morphology(test, engine=engine)
         return {"mean_circularity": result.mean_circularity, "mean_aspect_ratio": result.mean_aspect_ratio,
                 "n_particles": result.n_particles}
-    raise ValueError(f"unknown readout {readout!r}; choose one of {sorted(set(READOUTS.values()))}")
+    raise UserInputError(f"unknown readout {readout!r}; choose one of {sorted(set(READOUTS.values()))}")
 
 
 def evaluate_stack(test, reference, readouts=("mask_mae",), *, engine: str = "numpy") -> dict:
@@ -103,14 +106,14 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, en
     reference_dir = Path(reference_dir)
     refs = sorted(reference_dir.glob("*.tif"))
     if not refs:
-        raise FileNotFoundError(f"no .tif files in the reference folder {reference_dir}")
+        raise InputNotFoundError(f"no .tif files in the reference folder {reference_dir}")
     jobs = []
     for label, folder in compare.items():
         folder = Path(folder)
         for ref in refs:
             test = _find_partner(folder, ref.stem)
             if test is None:
-                raise FileNotFoundError(f"{folder} has no stack named like {ref.name} (looked for "
+                raise InputNotFoundError(f"{folder} has no stack named like {ref.name} (looked for "
                                         f"{ref.stem}.tif and {ref.stem}*.tif); every compared folder "
                                         "needs one file per reference stack.")
             jobs.append((label, ref, test))

@@ -19,23 +19,27 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import tifffile
 import xarray as xr
 
+from .atomic import atomic_write, atomic_write_text
+from .errors import InputNotFoundError, OutputExistsError, UserInputError
+
 #: Dtypes ImageJ stores natively; others are converted on write (see write_stack).
 IMAGEJ_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+
+#: File name endings of the stacks this package reads and writes (compared in lower case).
+TIFF_SUFFIXES = (".tif", ".tiff")
 
 #: Metadata keys this package records for every acquisition (others are kept too).
 ACQUISITION_KEYS = ("modality", "exposure_s", "binning", "em_gain", "objective",
                     "specimen", "seed", "channel", "condition")
 
 
-class StackError(ValueError):
+class StackError(UserInputError):
     """A file that is not a stack this package can use, with what to do about it."""
 
 
@@ -77,11 +81,11 @@ def write_stack(path, data, *, pixel_size_um: float | None = None, z_step_um: fl
     final name.
     """
     path = Path(path)
-    if path.suffix.lower() not in (".tif", ".tiff"):
+    if path.suffix.lower() not in TIFF_SUFFIXES:
         raise StackError(f"{path}: stacks are written as ImageJ TIFF; give a name ending in .tif")
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; choose another name or pass overwrite=True "
-                              "(--force on the command line) to replace it.")
+        raise OutputExistsError(f"{path} already exists; choose another name or pass overwrite=True "
+                                "(--force on the command line) to replace it.")
     array, dims, attrs = _split(data)
     meta = {**attrs.get("metadata", {}), **(metadata or {})}
     pixel_size_um = pixel_size_um if pixel_size_um is not None else attrs.get("pixel_size_um")
@@ -105,48 +109,8 @@ def write_stack(path, data, *, pixel_size_um: float | None = None, z_step_um: fl
         kwargs["resolution"] = (1.0 / float(pixel_size_um), 1.0 / float(pixel_size_um))
         kwargs["resolutionunit"] = "NONE"  # ImageJ's convention with a unit in the description
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: tifffile.imwrite(tmp, array, imagej=True, metadata=ij_meta, **kwargs),
-                  overwrite=overwrite)
-    return path
-
-
-def atomic_write(path: Path, write, overwrite: bool) -> None:
-    """Run ``write(tmp_path)`` in ``path``'s folder, then move the result to ``path``.
-
-    Every file this package writes goes through here, so none is ever left
-    half-written under its final name. With ``overwrite=False`` a file that
-    appears at ``path`` meanwhile is not replaced.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the user's usual permissions
-    try:
-        write(tmp)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            # link() fails if path appeared meanwhile: never clobber a user's file.
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise FileExistsError(f"{path} appeared while writing; not overwritten.") from None
-            os.unlink(tmp)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
-    """Write a text file (JSON, CSV, HTML) with the same never-half-written rule."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True (--force) to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), overwrite=overwrite)
+                 overwrite=overwrite)
     return path
 
 
@@ -214,35 +178,84 @@ def read_stack(path) -> xr.DataArray:
     StackError
         Not a TIFF, truncated, RGB, or axes this package cannot use (time
         series, more than one series). The message names the file.
+    InputNotFoundError
+        No such file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            axes = series.axes
-            _check_complete(tif, series, path)
-            array = series.asarray()
-            fmt, pixel_um, z_um, unit, meta = _read_calibration(tif, series)
-    except StackError:
-        raise
-    except tifffile.TiffFileError as err:
-        raise StackError(f"{path}: not a readable TIFF ({err}). Save it from Fiji as TIFF "
-                         "(File > Save As > Tiff...) and try again.") from None
-    except (ValueError, OSError, EOFError, IndexError) as err:
-        raise StackError(f"{path}: the TIFF is damaged or truncated ({err}); copy it again "
-                         "or re-save it from Fiji.") from None
-    if "S" in axes or series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
-        raise StackError(f"{path}: this is an RGB image; CARE needs grey-level data. In Fiji use "
-                         "Image > Type > 16-bit (or split the channels) and save again.")
-    array, dims = _named_dims(array, axes, path)
+    with open_stack(path) as (tif, series):
+        array = _read_pixels(series, path)
+        fmt, pixel_um, z_um, unit, meta = _read_calibration(tif, series)
+    array, dims = _named_dims(array, series.axes, path)
     return _to_dataarray(array, dims, pixel_um, z_um, unit, meta, path, fmt)
 
 
 def read_array(path) -> np.ndarray:
     """The pixels of :func:`read_stack` as a plain NumPy array."""
     return read_stack(path).values
+
+
+def list_stacks(folder) -> list[Path]:
+    """The ``.tif``/``.tiff`` files in a folder (any case; hidden files skipped), sorted by name.
+
+    A folder that does not exist holds no stacks (an empty list).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in TIFF_SUFFIXES and p.is_file() and not p.name.startswith("."))
+
+
+def stack_shape(path) -> tuple[int, ...]:
+    """The shape :func:`read_stack` would return, from the header alone (no pixels are read).
+
+    The file gets the same checks as :func:`read_stack` (complete, not RGB,
+    usable axes), so a cut copy is reported as truncated here too.
+    """
+    path = Path(path)
+    with open_stack(path) as (_, series):
+        shape = tuple(series.shape)
+    placeholder = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape, [0] * len(shape))
+    return _named_dims(placeholder, series.axes, path)[0].shape
+
+
+@contextlib.contextmanager
+def open_stack(path: Path):
+    """Open a TIFF and check it is a complete grey-level stack; yield ``(TiffFile, series)``.
+
+    Every read of a stack in this package goes through here, so every reader
+    refuses a damaged, truncated or RGB file with the same message.
+    """
+    if not path.is_file():
+        raise InputNotFoundError(f"{path}: no such file")
+    try:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            _check_complete(tif, series, path)
+            _check_grey(series, path)
+            yield tif, series
+    except tifffile.TiffFileError as err:
+        raise StackError(f"{path}: not a readable TIFF ({err}). Save it from Fiji as TIFF "
+                         "(File > Save As > Tiff...) and try again.") from None
+    except StackError:
+        raise
+    except (ValueError, OSError, EOFError, IndexError) as err:
+        raise StackError(f"{path}: the TIFF is damaged or truncated ({err}); copy it again "
+                         "or re-save it from Fiji.") from None
+
+
+def _read_pixels(series, path: Path) -> np.ndarray:
+    array = series.asarray()
+    if array.shape != tuple(series.shape):  # tifffile returns what it could read of a damaged file
+        raise StackError(f"{path}: the TIFF is damaged or truncated (its header declares {series.shape}, "
+                         f"{array.shape} could be read); copy it again or re-save it from Fiji.")
+    return array
+
+
+def _check_grey(series, path: Path) -> None:
+    if "S" in series.axes or series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
+        raise StackError(f"{path}: this is an RGB image; CARE needs grey-level data. In Fiji use "
+                         "Image > Type > 16-bit (or split the channels) and save again.")
 
 
 @contextlib.contextmanager

@@ -62,6 +62,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InputNotFoundError, LumicareError, UserInputError
 from .ijops import jvm
 from .ijops.jvm import IMAGEJ_MAVEN_ENDPOINT, ImageJUnavailableError
 
@@ -81,7 +82,7 @@ __all__ = ["MACRO_NAMES", "MacroError", "MacroEnvironmentError", "MacroRun", "ma
            "macro_path", "imagej_jar", "format_args", "run_macro"]
 
 
-class MacroError(RuntimeError):
+class MacroError(LumicareError, RuntimeError):
     """The macro failed: it reported an error, ImageJ opened a dialog, crashed or timed out.
 
     ``run`` holds the :class:`MacroRun` (command, log, stderr) when there is one.
@@ -134,7 +135,7 @@ def macro_dir() -> Path:
     for folder in _candidate_dirs():
         if any((folder / f"{name}.ijm").is_file() for name in MACRO_NAMES):
             return folder
-    raise FileNotFoundError(_not_found_message())
+    raise InputNotFoundError(_not_found_message())
 
 
 def _not_found_message(what: str = "The lumicare_ij ImageJ macros") -> str:
@@ -148,11 +149,11 @@ def macro_path(name: str) -> Path:
     """Path of a shipped macro, e.g. ``macro_path("mask_mae")`` (``.ijm`` optional)."""
     stem = name[:-4] if name.endswith(".ijm") else name
     if stem not in MACRO_NAMES:
-        raise ValueError(f"unknown macro {name!r}; the shipped macros are {', '.join(MACRO_NAMES)}")
+        raise UserInputError(f"unknown macro {name!r}; the shipped macros are {', '.join(MACRO_NAMES)}")
     for folder in _candidate_dirs():
         if (folder / f"{stem}.ijm").is_file():
             return folder / f"{stem}.ijm"
-    raise FileNotFoundError(_not_found_message(f"{stem}.ijm"))
+    raise InputNotFoundError(_not_found_message(f"{stem}.ijm"))
 
 
 # --------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def format_args(args: dict | None) -> str:
         else:
             text = str(value)
         if "[" in text or "]" in text:
-            raise ValueError(f"{key}={text!r}: ImageJ option values cannot contain '[' or ']'")
+            raise UserInputError(f"{key}={text!r}: ImageJ option values cannot contain '[' or ']'")
         if not text or any(ch.isspace() for ch in text):
             text = f"[{text}]"
         parts.append(f"{key}={text}")
@@ -366,7 +367,7 @@ def run_macro(macro, args: dict | str | None = None, *, timeout: float = 600.0,
         path = macro_path(os.fspath(macro))
     path = path.resolve()
     if not path.is_file():
-        raise FileNotFoundError(f"macro file not found: {path}")
+        raise InputNotFoundError(f"macro file not found: {path}")
     argument = format_args(args) if isinstance(args, dict) or args is None else str(args)
     java_cmd = _find_java(java)
     jar_path = Path(jar) if jar else imagej_jar()

@@ -24,6 +24,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from .errors import UserInputError
+from .shapes import parse_sizes
+
 __all__ = ["Preset", "PRESETS", "PRESET_FIELDS", "PAPER_ACQUISITION", "get_preset",
            "preset_names", "format_presets", "care_config_kwargs"]
 
@@ -83,24 +86,24 @@ class Preset:
                       "unet_n_depth", "unet_n_first", "unet_kern_size"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"preset {self.name!r}: {field} must be a whole number >= 1, got {value!r}")
+                raise UserInputError(f"preset {self.name!r}: {field} must be a whole number >= 1, got {value!r}")
         if self.unet_kern_size % 2 == 0:
-            raise ValueError(f"preset {self.name!r}: unet_kern_size must be odd (3, 5, ...), got {self.unet_kern_size}")
+            raise UserInputError(f"preset {self.name!r}: unet_kern_size must be odd (3, 5, ...), got {self.unet_kern_size}")
         if not isinstance(self.validation_split, (int, float)) or isinstance(self.validation_split, bool) \
                 or not 0 < self.validation_split < 1:
-            raise ValueError(f"preset {self.name!r}: validation_split must be a fraction between 0 and 1 "
+            raise UserInputError(f"preset {self.name!r}: validation_split must be a fraction between 0 and 1 "
                              f"(exclusive), got {self.validation_split!r}")
         object.__setattr__(self, "validation_split", float(self.validation_split))
         if not isinstance(self.train_learning_rate, (int, float)) or isinstance(self.train_learning_rate, bool) \
                 or not self.train_learning_rate > 0:
-            raise ValueError(f"preset {self.name!r}: train_learning_rate must be > 0, got {self.train_learning_rate!r}")
+            raise UserInputError(f"preset {self.name!r}: train_learning_rate must be > 0, got {self.train_learning_rate!r}")
         object.__setattr__(self, "train_learning_rate", float(self.train_learning_rate))
         if not isinstance(self.probabilistic, bool):
-            raise ValueError(f"preset {self.name!r}: probabilistic must be True or False, got {self.probabilistic!r}")
+            raise UserInputError(f"preset {self.name!r}: probabilistic must be True or False, got {self.probabilistic!r}")
         div = 2 ** self.unet_n_depth
         bad = [s for s in self.patch_size if s % div]
         if bad:
-            raise ValueError(
+            raise UserInputError(
                 f"preset {self.name!r}: every side of patch_size {_zyx(self.patch_size)} must be divisible by "
                 f"2**unet_n_depth = {div} (the U-Net halves the patch {self.unet_n_depth} times); "
                 f"choose e.g. {_zyx(tuple(max(div, s // div * div) for s in self.patch_size))}.")
@@ -117,19 +120,7 @@ def _zyx(shape) -> str:
 
 
 def _patch_size(value) -> tuple:
-    if isinstance(value, str):
-        parts = value.lower().replace("x", ",").split(",")
-        try:
-            value = tuple(int(p) for p in parts)
-        except ValueError:
-            raise ValueError(f"patch_size takes Z,Y,X in pixels such as 16,64,64; got {value!r}") from None
-    try:
-        value = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"patch_size must be three whole numbers (Z, Y, X), got {value!r}") from None
-    if len(value) != 3 or min(value) < 1:
-        raise ValueError(f"patch_size must be three positive whole numbers (Z, Y, X) for a 3D network, got {value!r}")
-    return value
+    return parse_sizes(value, "patch_size", example="16,64,64")
 
 
 _PAPER = "lumicare paper, training table (Data recording, Deep Neural Network training and image restoration)"
@@ -221,13 +212,13 @@ def get_preset(name, **overrides) -> Preset:
         base = name
     else:
         if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} "
+            raise UserInputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} "
                            "(see 'lumicare presets').")
         base = PRESETS[name]
     overrides = {k: v for k, v in overrides.items() if v is not None}
     unknown = sorted(set(overrides) - set(PRESET_FIELDS))
     if unknown:
-        raise ValueError(f"unknown preset field(s) {', '.join(unknown)}; fields are {', '.join(PRESET_FIELDS)}.")
+        raise UserInputError(f"unknown preset field(s) {', '.join(unknown)}; fields are {', '.join(PRESET_FIELDS)}.")
     converted = {k: _convert(k, v, getattr(base, k)) for k, v in overrides.items()}
     return dataclasses.replace(base, **converted)
 
@@ -250,7 +241,7 @@ def _convert(field: str, value, like):
         if isinstance(like, float):
             return float(text)
     except ValueError:
-        raise ValueError(f"{field}: cannot read {value!r} as {type(like).__name__}") from None
+        raise UserInputError(f"{field}: cannot read {value!r} as {type(like).__name__}") from None
     return value
 
 

@@ -42,13 +42,16 @@ from typing import NamedTuple
 import numpy as np
 
 from . import ijops
-from .io import atomic_write, atomic_write_text, check_pair, read_stack
+from .atomic import atomic_write, atomic_write_text
+from .errors import OutputExistsError, UserInputError
+from .io import check_pair, list_stacks, read_stack, stack_shape
 from .presets import Preset, get_preset
+from .provenance import file_sha256, package_versions
 
 __all__ = ["REGIMES", "TRAINING_PERCENTILES", "PATCH_FILTER", "StackPair", "TrainingDataError",
            "find_pairs", "denoise_pairs", "upsample_pairs", "n2n_pairs", "fluorescence_pairs",
            "build_pairs", "binned_input", "augment_8fold", "augment_8fold_transform",
-           "prepare_training_data", "training_record_path", "read_training_record", "package_versions",
+           "prepare_training_data", "training_record_path", "read_training_record", "check_split",
            "to_json"]
 
 REGIMES = ("denoise", "upsample", "n2n", "fluorescence")
@@ -67,10 +70,8 @@ TRAINING_PERCENTILES = {"pmin": (1.0, 3.0), "pmax": (99.5, 99.9)}
 #: percentile, so patches are not drawn from empty background.
 PATCH_FILTER = {"threshold": 0.4, "percentile": 99.9}
 
-_TIFF_PATTERNS = ("*.tif", "*.tiff", "*.TIF", "*.TIFF")
 
-
-class TrainingDataError(ValueError):
+class TrainingDataError(UserInputError):
     """Training data that cannot be used as asked, with what to do about it."""
 
 
@@ -127,7 +128,7 @@ def find_pairs(data_dir, input_condition: str, target_condition: str, *,
         if not (data_dir / cond).is_dir():
             raise TrainingDataError(f"{data_dir / cond}: no such condition folder; {data_dir} has "
                                     f"{', '.join(conditions) if conditions else 'no sub-folders'}.")
-    inputs, targets = _tiffs(data_dir / input_condition), _tiffs(data_dir / target_condition)
+    inputs, targets = _stacks_by_name(data_dir / input_condition), _stacks_by_name(data_dir / target_condition)
     if not inputs:
         raise TrainingDataError(f"{data_dir / input_condition}: no .tif stacks found.")
     no_target = sorted(set(inputs) - set(targets))
@@ -143,7 +144,7 @@ def find_pairs(data_dir, input_condition: str, target_condition: str, *,
     pairs = [(inputs[name], targets[name]) for name in sorted(inputs)]
     if check_shapes:
         for a, b in pairs:
-            sa, sb = _header_shape(a), _header_shape(b)
+            sa, sb = stack_shape(a), stack_shape(b)
             if sa != sb:
                 raise TrainingDataError(
                     f"{a} has shape {sa} but its partner {b} has shape {sb}; paired stacks must cover the "
@@ -151,30 +152,13 @@ def find_pairs(data_dir, input_condition: str, target_condition: str, *,
     return pairs
 
 
-def _tiffs(folder: Path) -> dict[str, Path]:
-    found = {}
-    for pattern in _TIFF_PATTERNS:
-        for p in folder.glob(pattern):
-            if p.is_file() and not p.name.startswith("."):
-                found[p.name] = p
-    return found
+def _stacks_by_name(folder: Path) -> dict[str, Path]:
+    return {p.name: p for p in list_stacks(folder)}
 
 
 def _some(names, limit: int = 5) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _header_shape(path: Path) -> tuple:
-    """Stack shape from the TIFF header, singleton axes dropped (as read_stack does)."""
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            shape = tif.series[0].shape
-    except Exception as err:  # damaged files get read_stack's full message later
-        raise TrainingDataError(f"{path}: not a readable TIFF ({err}).") from None
-    return tuple(s for s in shape if s != 1)
 
 
 # --------------------------------------------------------------------------
@@ -472,7 +456,7 @@ def _check_patch_fits(pairs, patch_size) -> None:
                 "Use a smaller patch_size (--patch-size Z,Y,X) or a preset sized for your data.")
 
 
-def _check_split(n_patches: int, validation_split: float, what: str) -> tuple[int, int]:
+def check_split(n_patches: int, validation_split: float, what: str) -> tuple[int, int]:
     n_val = int(round(n_patches * validation_split))
     n_train = n_patches - n_val
     if n_val < 1 or n_train < 1:
@@ -481,22 +465,6 @@ def _check_split(n_patches: int, validation_split: float, what: str) -> tuple[in
             f"training and validation (would give {n_train} training and {n_val} validation patches). "
             "Sample more patches per stack (n_patches_per_image), add stacks, or change validation_split.")
     return n_train, n_val
-
-
-def package_versions() -> dict:
-    """Versions of the packages that shape training data and models (no TensorFlow import)."""
-    import platform
-    from importlib import metadata
-
-    versions = {"python": platform.python_version()}
-    for dist, key in (("lumicare-ij", "lumicare_ij"), ("csbdeep", "csbdeep"), ("numpy", "numpy"),
-                      ("tifffile", "tifffile"), ("tensorflow", "tensorflow"), ("tensorflow-cpu", "tensorflow"),
-                      ("keras", "keras")):
-        try:
-            versions.setdefault(key, metadata.version(dist))
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
 
 
 def _json_default(value):
@@ -581,7 +549,7 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
     if not overwrite:
         for path in (npz, record_path):
             if path.exists():
-                raise FileExistsError(f"{path} already exists; choose another name or pass overwrite=True "
+                raise OutputExistsError(f"{path} already exists; choose another name or pass overwrite=True "
                                       "(--force) to replace it.")
     pairs = build_pairs(data_dir, regime, input_condition, target_condition, bin_factor)
     # The effective XY binning of the inputs (given, or read from chip-binned sizes);
@@ -590,7 +558,7 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
     _check_patch_fits(pairs, settings.patch_size)
     n_images = len(pairs) * 8
     n_patches = n_images * settings.n_patches_per_image
-    n_train, n_val = _check_split(n_patches, settings.validation_split, "training data")
+    n_train, n_val = check_split(n_patches, settings.validation_split, "training data")
 
     raw = RawData.from_arrays([p.input for p in pairs], [p.target for p in pairs], axes="ZYX")
     normalization = norm_percentiles(sample_percentiles(**TRAINING_PERCENTILES))
@@ -643,8 +611,11 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
         "Y_shape": list(Y.shape),
         "versions": package_versions(),
     }
-    npz.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(npz, lambda tmp: _save_npz(tmp, X, Y, axes), overwrite=overwrite)
+    def write_npz(tmp):
+        _save_npz(tmp, X, Y, axes)
+        record["npz_sha256"] = file_sha256(tmp)  # what 'train --resume' checks the file against
+
+    atomic_write(npz, write_npz, overwrite=overwrite)
     atomic_write_text(record_path, to_json(record), overwrite=overwrite)
     return record
 

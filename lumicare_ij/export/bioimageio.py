@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from .csbdeep_fiji import OUTPUTS, export_csbdeep_fiji, unzip_model
 from .errors import ExportError
 
@@ -178,17 +179,14 @@ def export_bioimageio(model_dir, out_zip, output: str = "mean", overwrite: bool 
         rdf = _with_hashes(rdf, package)
         _write_yaml(rdf, package / "rdf.yaml")
 
-        part = _zip_folder(package, out_zip)
-        try:
-            if validate:
-                problems = validate_bioimageio(part)
-                if problems:
-                    raise ExportError("bioimageio.spec found the package invalid; this is a bug in "
-                                      "lumicare_ij's bioimage.io export, please report it:\n" + problems)
-            os.replace(part, out_zip)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
+        def write_and_check(part):
+            _zip_folder(package, Path(part))
+            problems = validate_bioimageio(part) if validate else ""
+            if problems:  # raised before the rename: nothing appears at out_zip
+                raise ExportError("bioimageio.spec found the package invalid; this is a bug in "
+                                  "lumicare_ij's bioimage.io export, please report it:\n" + problems)
+
+        atomic_write(out_zip, write_and_check, overwrite=overwrite)
     return out_zip
 
 
@@ -449,7 +447,7 @@ def _authors(authors) -> list[dict]:
 
 def _rdf(model_dir, config, meta, output, name, description, authors, license, percentiles,
          onnx_opset, halos: dict, min_sizes: dict) -> dict:
-    from .csbdeep_fiji import _package_version
+    from ..provenance import package_version
 
     n_dim = int(config["n_dim"])
     spatial = ["z", "y", "x"][-n_dim:]
@@ -519,7 +517,7 @@ def _rdf(model_dir, config, meta, output, name, description, authors, license, p
         }],
         "weights": weights,
         "config": {"lumicare": {
-            "exported_by": f"lumicare_ij {_package_version()}",
+            "exported_by": f"lumicare_ij {package_version()}",
             "output": output,
             "csbdeep_config": {k: config[k] for k in (
                 "axes", "n_dim", "n_channel_in", "n_channel_out", "probabilistic", "unet_n_depth",
@@ -628,19 +626,11 @@ def _write_yaml(rdf: dict, out: Path) -> None:
     out.write_text("# bioimage.io model description, written by lumicare-ij\n" + text, encoding="utf-8")
 
 
-def _zip_folder(folder: Path, out_zip: Path) -> Path:
-    """Zip the package folder next to ``out_zip`` under a temporary name; return that name."""
-    fd, name = tempfile.mkstemp(prefix=f".{out_zip.name}.", suffix=".part.zip", dir=out_zip.parent)
-    os.close(fd)
-    part = Path(name)
-    try:
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.write(folder / "rdf.yaml", "rdf.yaml")
-            for f in sorted(folder.iterdir()):
-                if f.name != "rdf.yaml":
-                    # the weights ZIP is already compressed
-                    zf.write(f, f.name, compress_type=zipfile.ZIP_STORED if f.suffix == ".zip" else None)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    return part
+def _zip_folder(folder: Path, zip_path: Path) -> None:
+    """Zip the package folder into ``zip_path``, ``rdf.yaml`` first."""
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.write(folder / "rdf.yaml", "rdf.yaml")
+        for f in sorted(folder.iterdir()):
+            if f.name != "rdf.yaml":
+                # the weights ZIP is already compressed
+                zf.write(f, f.name, compress_type=zipfile.ZIP_STORED if f.suffix == ".zip" else None)

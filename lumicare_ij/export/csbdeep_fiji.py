@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write
+from ..atomic import atomic_write
+from ..provenance import package_version
 from .errors import ExportError
 from .tf1_graph import build_graph, describe_keras_model
 from .tf1_ops import check_graph_def
@@ -269,22 +270,13 @@ def _meta(config, output: str) -> dict:
         "axes_div_by": [2 ** config.unet_n_depth if a in spatial else 1 for a in config.axes],
         "tile_overlap": [overlap if a in spatial else 0 for a in config.axes] if overlap else None,
         # lumicare's keys.
-        "exported_by": f"lumicare_ij {_package_version()}",
+        "exported_by": f"lumicare_ij {package_version()}",
         "output": output,
         "model_probabilistic": bool(config.probabilistic),
         "n_channel_in": int(config.n_channel_in),
         "n_channel_out": int(config.n_channel_out) * (2 if output == "mean+scale" else 1),
         "tensorflow": "TF 1.12+ graph (Const weights, default attributes stripped)",
     }
-
-
-def _package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("lumicare-ij")
-    except PackageNotFoundError:  # running from a source checkout
-        return "(source checkout)"
 
 
 def _zip_atomically(saved_model_dir: Path, meta: dict, out_zip: Path) -> None:

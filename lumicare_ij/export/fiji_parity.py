@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserInputError
+
 #: The plugin's defaults (GenericCoreNetwork).
 PERCENTILE_BOTTOM = 3.0
 PERCENTILE_TOP = 99.8
@@ -73,7 +75,7 @@ def fiji_percentiles(image, percentiles=(PERCENTILE_BOTTOM, PERCENTILE_TOP)) -> 
     values = np.sort(np.asarray(image, dtype=np.float32), axis=None)
     n = values.size
     if n == 0:
-        raise ValueError("cannot take percentiles of an empty image")
+        raise UserInputError("cannot take percentiles of an empty image")
     result = []
     for p in percentiles:
         index_f = np.float32(np.float32(n - 1) * np.float32(p)) / np.float32(100)   # float32 throughout
@@ -174,9 +176,9 @@ def plan_fiji_tiling(shape, n_tiles: int = N_TILES, block_multiple: int = BLOCK_
     """
     shape = tuple(int(s) for s in shape)
     if not shape or min(shape) < 1:
-        raise ValueError(f"image shape must be positive sizes, got {shape}")
+        raise UserInputError(f"image shape must be positive sizes, got {shape}")
     if n_tiles < 1 or block_multiple < 1 or overlap < 0:
-        raise ValueError("n_tiles and block_multiple must be >= 1 and overlap >= 0")
+        raise UserInputError("n_tiles and block_multiple must be >= 1 and overlap >= 0")
     order = list(range(len(shape)))[::-1]          # ImageJ's axis order: X first
 
     def tile(axis, tiles):
@@ -246,7 +248,7 @@ def tile_like_fiji(image, n_tiles: int = N_TILES, block_multiple: int = BLOCK_MU
         x = x[..., np.newaxis]
     spatial = x.shape[:-1]
     if len(spatial) not in (2, 3):
-        raise ValueError(f"expected a 2D or 3D image ([Z,] Y, X[, C]), got shape {np.shape(image)}")
+        raise UserInputError(f"expected a 2D or 3D image ([Z,] Y, X[, C]), got shape {np.shape(image)}")
     plan = plan_fiji_tiling(spatial, n_tiles, block_multiple, overlap)
     tiles = []
     for origin in plan.tile_origins():
@@ -265,7 +267,7 @@ def merge_like_fiji(outputs, plan: FijiTiling) -> np.ndarray:
     """
     outputs = list(outputs)
     if len(outputs) != plan.n_tiles:
-        raise ValueError(f"expected {plan.n_tiles} tile outputs, got {len(outputs)}")
+        raise UserInputError(f"expected {plan.n_tiles} tile outputs, got {len(outputs)}")
     channels = np.asarray(outputs[0]).shape[-1]
     merged = np.empty(plan.expanded + (channels,), dtype=np.float32)
     for origin, y in zip(plan.tile_origins(), outputs):
@@ -273,7 +275,7 @@ def merge_like_fiji(outputs, plan: FijiTiling) -> np.ndarray:
         y = y[0] if y.ndim == len(plan.shape) + 2 else y
         expected = tuple(t + 2 * p for t, p in zip(plan.tile_size, plan.padding))
         if y.shape[:-1] != expected:
-            raise ValueError(f"a tile output has spatial shape {y.shape[:-1]}, expected {expected}: "
+            raise UserInputError(f"a tile output has spatial shape {y.shape[:-1]}, expected {expected}: "
                              "the network must keep the size of its input")
         crop = tuple(slice(p, p + t) for t, p in zip(plan.tile_size, plan.padding))
         place = tuple(slice(o, o + t) for o, t in zip(origin, plan.tile_size))
@@ -326,7 +328,7 @@ def predict_like_fiji(model, image, n_tiles: int = N_TILES, *, normalize: bool =
     ``tests/export/test_fiji_parity.py``).
     """
     if output not in ("mean", "all"):
-        raise ValueError(f"output must be 'mean' or 'all', not {output!r}")
+        raise UserInputError(f"output must be 'mean' or 'all', not {output!r}")
     x = np.asarray(image)
     if normalize:
         x = normalize_like_fiji(x, percentile_bottom, percentile_top, clip)
@@ -336,7 +338,7 @@ def predict_like_fiji(model, image, n_tiles: int = N_TILES, *, normalize: bool =
     channel_axis = x.ndim == n_dim + 1
     if x.ndim not in (n_dim, n_dim + 1) or (channel_axis and x.shape[-1] != n_in) or (not channel_axis and n_in != 1):
         expected = ("(Z, Y, X)" if n_dim == 3 else "(Y, X)") + (f" with {n_in} channels last" if n_in > 1 else "")
-        raise ValueError(f"the model takes {expected} images; got shape {np.shape(image)}")
+        raise UserInputError(f"the model takes {expected} images; got shape {np.shape(image)}")
     tiles, plan = tile_like_fiji(x, n_tiles, block_multiple, overlap, channel_axis=channel_axis)
     result = merge_like_fiji(predict_tiles(tiles), plan)
     if n_out is not None and result.shape[-1] != n_out:
@@ -380,7 +382,7 @@ def _tfjava_predictor(model_zip: Path):
             axes = meta["axes"]
             n_dim, n_in = len([a for a in axes if a in "ZYX"]), int(meta.get("n_channel_in", 1))
         except KeyError:
-            raise ValueError(f"{model_zip} has no lumicare/csbdeep meta.json (axes); predict with the model "
+            raise UserInputError(f"{model_zip} has no lumicare/csbdeep meta.json (axes); predict with the model "
                              "folder instead, or export the ZIP with lumicare_ij.export.") from None
 
     def predict(tiles):

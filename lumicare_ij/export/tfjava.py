@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserInputError
 from .errors import TFJavaError
 
 #: The TensorFlow Java version of Fiji's CSBDeep plugin (0.6.0); older Fiji installs run 1.12-1.14.
@@ -183,16 +184,16 @@ def _axes_div_by(model_dir: Path) -> list[int] | None:
 
 def _check_input(array: np.ndarray, div_by: list[int] | None, model) -> None:
     if array.ndim not in (4, 5):
-        raise ValueError(f"Input shape {array.shape}: expected (N, Y, X, C) or (N, Z, Y, X, C), "
+        raise UserInputError(f"Input shape {array.shape}: expected (N, Y, X, C) or (N, Z, Y, X, C), "
                          "batch axis first and channels last, as the network takes it.")
     if div_by is None:
         return
     if len(div_by) != array.ndim - 1:
-        raise ValueError(f"Input shape {array.shape} does not fit the model's axes "
+        raise UserInputError(f"Input shape {array.shape} does not fit the model's axes "
                          f"({len(div_by)} axes besides the batch axis expected).")
     bad = [(size, d) for size, d in zip(array.shape[1:], div_by) if size % d]
     if bad:
-        raise ValueError(
+        raise UserInputError(
             f"Input shape {array.shape}: spatial sizes must be multiples of {div_by} for {model} "
             f"({', '.join(f'{s} is not a multiple of {d}' for s, d in bad)}). Pad the image first "
             "(for example numpy.pad(..., mode='reflect') up to the next multiple) and crop the result, "

@@ -1,4 +1,4 @@
-"""ImageJ 1.53t operations, reproduced exactly, behind one API and several engines.
+"""ImageJ 1.53t operations and two Fiji plugins' published formulas, behind one API and two engines.
 
 Every public function takes ``engine=``:
 
@@ -11,7 +11,13 @@ Every public function takes ``engine=``:
 
 Both engines receive inputs already checked by :mod:`._checks`, so a user's
 mistake gets the same plain message whichever engine runs. The conformance
-tests (``tests/ijops/``) loop over operations and engines and require equality.
+tests (``tests/ijops/``) run both engines on seeded images and require equal
+results: exact everywhere except the ellipse-fit measurements (trigonometry;
+1e-12 relative) and the 32-bit MAE and Pearson's R (1e-9 relative). The SNR
+plugin's MAE and Coloc 2's Pearson's R are those plugins' published formulas
+in both engines, never compared with the plugins themselves (Fiji plugins,
+not on Maven Central). The README's table "What is verified" lists what is
+compared, how, on how many inputs, and by which test.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import math
 
 import numpy as np
 
+from ..errors import UserInputError
 from . import _checks
 from .jvm import ImageJUnavailableError, configure  # noqa: F401  (public)
 
@@ -58,7 +65,7 @@ class Measurement(float):
 
 def _engine(engine: str):
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        raise UserInputError(f"engine must be one of {ENGINES}, got {engine!r}")
     return importlib.import_module(f"{__name__}.{engine}_engine")
 
 
@@ -253,8 +260,11 @@ def mask_mae(reference_mask, test_mask, *, engine: str = "numpy") -> float:
     """Mean absolute error of two images, as the SNR plugin (BIG, EPFL) reports it.
 
     For 0/255 masks this is 255 times the fraction of pixels that disagree.
-    The imagej engine computes it in Java from the pixel arrays (the SNR
-    plugin is a Fiji plugin that plain ImageJ lacks): see ``result_source``.
+    Both engines compute the plugin's published formula, mean
+    ``|reference - test|`` over all pixels; the imagej engine does it in Java
+    from the pixel arrays (the SNR plugin is a Fiji plugin that plain ImageJ
+    lacks). The result is never compared with the plugin itself (not on
+    Maven Central); its ``.source`` says who computed it.
     """
     ref = _checks.image(reference_mask, "reference_mask", ndims=(2, 3))
     test = _checks.image(test_mask, "test_mask", ndims=(2, 3))
@@ -266,8 +276,14 @@ def mask_mae(reference_mask, test_mask, *, engine: str = "numpy") -> float:
 def masked_pearson(image_a, image_b, mask, *, engine: str = "numpy") -> float:
     """Coloc 2's Pearson's R (no threshold) of two images under a mask.
 
-    A pixel is in the mask iff its value is > 0.001; all mask pixels count.
-    Sums in double, accumulated in array order (Coloc 2's "Fast" implementation).
+    A pixel is in the mask iff its value is > 0.001, Coloc 2's rule
+    (``sc.fiji.coloc.gadgets.MaskFactory.createMask`` in
+    fiji/Colocalisation_Analysis); all mask pixels count. Sums in double,
+    accumulated in array order (Coloc 2's "Fast" implementation). Both engines
+    compute this published formula (one shared final step,
+    :func:`._coloc.pearson_from_sums`); the result is never compared with
+    Coloc 2 itself (a Fiji plugin, not on Maven Central); its ``.source``
+    says who computed it.
     """
     a = _checks.image(image_a, "image_a", ndims=(2, 3))
     b = _checks.image(image_b, "image_b", ndims=(2, 3))

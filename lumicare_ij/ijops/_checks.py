@@ -11,10 +11,12 @@ import math
 
 import numpy as np
 
+from ..errors import UserInputError
+
 _SUPPORTED = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
 
 
-class InputError(ValueError):
+class InputError(UserInputError):
     """A user-supplied array or parameter that an ImageJ operation cannot take."""
 
 

@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import LumicareError
+
 IMAGEJ_VERSION = "1.53t"
 IMAGEJ_MAVEN_ENDPOINT = f"net.imagej:ij:{IMAGEJ_VERSION}"
 
 
-class ImageJUnavailableError(RuntimeError):
+class ImageJUnavailableError(LumicareError, RuntimeError):
     """ImageJ could not be started or is not the pinned version."""
 
 
@@ -57,7 +59,8 @@ def configure(ij_jar: str | os.PathLike | None = None,
         A Fiji.app folder; its ``jars/ij-*.jar`` is put on the class path.
     require_version : bool
         Refuse any ImageJ whose ``IJ.getVersion()`` is not 1.53t, the version
-        this package reproduces bit for bit (1.54 changed thresholds and Bin).
+        this package reproduces and is tested against (1.54 changed thresholds
+        and Bin).
     """
     if _classes is not None:
         raise ImageJUnavailableError(

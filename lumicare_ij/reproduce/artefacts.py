@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from .. import analysis
+from ..errors import UserInputError
 
 #: An object counts as present in the other image when at least this fraction of it is covered.
 MIN_OVERLAP = 0.2
@@ -42,7 +43,7 @@ def object_mask(readout: str, image, *, engine: str = "numpy") -> np.ndarray:
         return analysis.nuclear_mask(image, engine=engine) > 0
     if readout == "mito_morphology":
         return analysis.mito_morphology(image, engine=engine).mask > 0
-    raise ValueError(f"unknown readout {readout!r}")
+    raise UserInputError(f"unknown readout {readout!r}")
 
 
 def _label(mask: np.ndarray):
@@ -70,7 +71,7 @@ def compare_objects(test_mask, reference_mask, min_overlap: float = MIN_OVERLAP)
     test = np.asarray(test_mask, bool)
     ref = np.asarray(reference_mask, bool)
     if test.shape != ref.shape:
-        raise ValueError(f"mask shapes differ: {test.shape} vs {ref.shape}")
+        raise UserInputError(f"mask shapes differ: {test.shape} vs {ref.shape}")
     if test.ndim == 3:
         planes = [compare_objects(t, r, min_overlap) for t, r in zip(test, ref)]
         return {k: int(sum(p[k] for p in planes)) for k in planes[0]} if planes else \

@@ -43,15 +43,16 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import UserInputError
+from ..io import list_stacks
 from .settings import SPECIMEN_NAMES, Settings
 
 #: Folders of a simulated dataset that hold no acquisition condition.
 NOT_CONDITIONS = ("ground_truth", "labels")
-_TIFF_SUFFIXES = (".tif", ".tiff")
 _PHENOTYPE = re.compile(r"(dmso|rotenone)", re.IGNORECASE)
 
 
-class DataError(ValueError):
+class DataError(UserInputError):
     """Own data that cannot be used, with what to do about it."""
 
 
@@ -69,14 +70,7 @@ class SpecimenData:
     problem: str | None = None  # why experiments of this specimen cannot run
 
     def test_stacks(self, condition: str) -> list[str]:
-        return sorted(p.stem for p in _tiffs(self.test_dir / condition))
-
-
-def _tiffs(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in _TIFF_SUFFIXES and p.is_file() and not p.name.startswith("."))
+        return sorted(p.stem for p in list_stacks(self.test_dir / condition))
 
 
 def condition_folders(folder: Path) -> dict:
@@ -85,7 +79,7 @@ def condition_folders(folder: Path) -> dict:
     out = {}
     if folder.is_dir():
         for sub in sorted(folder.iterdir()):
-            if sub.is_dir() and not sub.name.startswith(".") and sub.name not in NOT_CONDITIONS and _tiffs(sub):
+            if sub.is_dir() and not sub.name.startswith(".") and sub.name not in NOT_CONDITIONS and list_stacks(sub):
                 out[sub.name] = sub
     return out
 
@@ -201,7 +195,7 @@ def _condition_map(spec, base: Path, what: str) -> dict:
         out = {}
         for cond, folder in spec.items():
             path = _resolve(base, folder, f"{what}.{cond}")
-            if not _tiffs(path):
+            if not list_stacks(path):
                 raise DataError(f"{what}.{cond}: {path} holds no .tif stacks.")
             out[str(cond)] = path
         return out
@@ -316,7 +310,7 @@ class OwnData:
         folders = list(train.values()) + list((test or {}).values())
         phenotypes = _manifest_phenotypes(folders)
         if test is None:
-            names = sorted({p.stem for folder in train.values() for p in _tiffs(folder)})
+            names = sorted({p.stem for folder in train.values() for p in list_stacks(folder)})
             for n in names:
                 phenotypes.setdefault(n, phenotype_of(n))
             held_out = _hold_out(names, phenotypes)
@@ -325,12 +319,12 @@ class OwnData:
                                 "one held out), or give train/ and test/ folders")
                 raise DataError(data.problem)
             for cond, folder in train.items():
-                for f in _tiffs(folder):
+                for f in list_stacks(folder):
                     _link(f, out / ("test" if f.stem in held_out else "train") / cond / f"{f.stem}.tif")
         else:
             for split, conditions in (("train", train), ("test", test)):
                 for cond, folder in conditions.items():
-                    for f in _tiffs(folder):
+                    for f in list_stacks(folder):
                         _link(f, out / split / cond / f"{f.stem}.tif")
                         phenotypes.setdefault(f.stem, phenotype_of(f.stem))
         data.train_dir, data.test_dir, data.phenotypes = out / "train", out / "test", phenotypes

@@ -39,6 +39,7 @@ import traceback
 from pathlib import Path
 
 from .. import io as lio
+from ..errors import LumicareError
 from . import claims as claims_mod
 from . import experiments as ex
 from . import settings as settings_mod
@@ -47,7 +48,7 @@ from .datasets import DataError, OwnData, SimulatedData
 DONE_NAME = "DONE.json"
 
 
-class ReproduceError(Exception):
+class ReproduceError(LumicareError):
     """A reproduction that cannot go on, with what to do about it."""
 
 
@@ -152,7 +153,7 @@ def _gpus() -> list[str]:
 
 
 def _versions() -> str:
-    from ..training import package_versions
+    from ..provenance import package_versions
 
     v = package_versions()
     return ", ".join(f"{k} {v[k]}" for k in ("lumicare_ij", "python", "tensorflow", "keras", "csbdeep", "numpy")

@@ -32,6 +32,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from ..errors import UserInputError
 from ..presets import Preset, get_preset
 
 ENGINES = ("numpy", "imagej")
@@ -84,14 +85,14 @@ class Settings:
 
     def __post_init__(self):
         if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}; got {self.engine!r}")
+            raise UserInputError(f"engine must be one of {ENGINES}; got {self.engine!r}")
         for name in ("shapes", "n_train", "n_test", "presets"):
             missing = [s for s in SPECIMEN_NAMES if s not in getattr(self, name)]
             if missing:
-                raise ValueError(f"settings.{name} lacks {', '.join(missing)}")
+                raise UserInputError(f"settings.{name} lacks {', '.join(missing)}")
         for specimen in SPECIMEN_NAMES:
             if self.n_train[specimen] < 1 or self.n_test[specimen] < 1:
-                raise ValueError(f"{specimen}: at least one training and one held-out stack are needed")
+                raise UserInputError(f"{specimen}: at least one training and one held-out stack are needed")
             self.preset(specimen)  # checks preset names and overrides early
             for experiment in self.experiment_overrides:
                 self.preset(specimen, experiment)

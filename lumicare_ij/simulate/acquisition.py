@@ -14,6 +14,7 @@ import zlib
 
 import numpy as np
 
+from ..errors import UserInputError
 from .camera import IXON_ULTRA_888, CameraSettings, emccd_readout, software_bin
 from .optics import apply_psf
 from .protocols import Condition
@@ -67,7 +68,7 @@ def acquire(photon_flux: np.ndarray, condition: Condition, camera: CameraSetting
     uint16 array of ADU, smaller by ``condition.binning`` for hardware binning.
     """
     if condition.binning_kind == "software":
-        raise ValueError(f"{condition.name} is software-binned from {condition.derived_from}: record that "
+        raise UserInputError(f"{condition.name} is software-binned from {condition.derived_from}: record that "
                          "condition and apply software_bin() to its image.")
     photons = np.asarray(photon_flux, dtype=np.float64) * condition.exposure_s
     return emccd_readout(photons, condition.exposure_s, camera, binning=condition.binning, rng=rng)

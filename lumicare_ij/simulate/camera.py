@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from ..errors import UserInputError
+
 
 @dataclass(frozen=True)
 class CameraSettings:
@@ -92,7 +94,7 @@ class CameraSettings:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
-            raise ValueError(f"CameraSettings: invalid {values}. QE must be in (0, 1], gain >= 1, "
+            raise UserInputError(f"CameraSettings: invalid {values}. QE must be in (0, 1], gain >= 1, "
                              "noise and dark current >= 0, sensitivity > 0, bit_depth 8 or 16.")
 
     def replace(self, **changes) -> "CameraSettings":
@@ -237,7 +239,7 @@ def emccd_readout(photons: np.ndarray, exposure_s: float, camera: CameraSettings
     sensitivity. Serial (in-register) CIC is not modelled.
     """
     if exposure_s < 0:
-        raise ValueError(f"exposure_s must be >= 0; got {exposure_s}")
+        raise UserInputError(f"exposure_s must be >= 0; got {exposure_s}")
     rng = np.random.default_rng(rng)
     photons = np.asarray(photons)
     if photons.ndim == 3:
@@ -255,7 +257,7 @@ def emccd_readout(photons: np.ndarray, exposure_s: float, camera: CameraSettings
 def _bin_factor(k, shape) -> int:
     k_int = int(k)
     if k_int != k or k_int < 1:
-        raise ValueError(f"binning factor must be a whole number >= 1; got {k!r}")
+        raise UserInputError(f"binning factor must be a whole number >= 1; got {k!r}")
     if k_int > 1 and (len(shape) < 2 or k_int > min(shape[-2:])):
-        raise ValueError(f"binning factor {k_int} is larger than the image ({shape[-2]} x {shape[-1]} pixels)")
+        raise UserInputError(f"binning factor {k_int} is larger than the image ({shape[-2]} x {shape[-1]} pixels)")
     return k_int

@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import json
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .. import io
+from ..errors import InputNotFoundError, OutputExistsError, UserInputError
+from ..provenance import package_version
 from .acquisition import optical_image, record_conditions, rng_for
 from .camera import IXON_ULTRA_888, CameraSettings
 from .optics import OBJECTIVES, psf_sigmas_um
@@ -135,7 +136,7 @@ def read_manifest(out_dir) -> dict:
     """The manifest of a simulated dataset folder."""
     path = Path(out_dir) / MANIFEST_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no manifest; is {out_dir} a folder written by simulate_dataset?")
+        raise InputNotFoundError(f"{path}: no manifest; is {out_dir} a folder written by simulate_dataset?")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -143,12 +144,12 @@ def read_manifest(out_dir) -> dict:
 
 def _check_request(protocol: SpecimenProtocol, shape, n_stacks: int) -> None:
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"shape_zyx must be three positive sizes (Z, Y, X); got {shape}")
+        raise UserInputError(f"shape_zyx must be three positive sizes (Z, Y, X); got {shape}")
     if n_stacks < 1:
-        raise ValueError(f"n_stacks must be >= 1; got {n_stacks}")
+        raise UserInputError(f"n_stacks must be >= 1; got {n_stacks}")
     biggest = max((c.binning for c in protocol.conditions), default=1)
     if min(shape[1:]) < biggest:
-        raise ValueError(f"{protocol.name} records {biggest}x{biggest} binned images, so Y and X must be at "
+        raise UserInputError(f"{protocol.name} records {biggest}x{biggest} binned images, so Y and X must be at "
                          f"least {biggest} pixels; got shape_zyx={shape}")
 
 
@@ -159,7 +160,7 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> set[str]:
     previous: set[str] = set()
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{out_dir} is not empty; choose a new folder or pass overwrite=True "
+            raise OutputExistsError(f"{out_dir} is not empty; choose a new folder or pass overwrite=True "
                                   "(--force) to replace an earlier simulation there.")
         manifest_path = out_dir / MANIFEST_NAME
         if manifest_path.is_file():
@@ -199,13 +200,6 @@ def _flux_summary(optical: dict, labels: np.ndarray) -> dict:
     return summary
 
 
-def _package_version() -> str:
-    try:
-        return version("lumicare-ij")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _manifest_header(protocol: SpecimenProtocol, camera: CameraSettings, shape, n_stacks: int, seed: int,
                      small: bool) -> dict:
     objective = OBJECTIVES[protocol.objective]
@@ -234,7 +228,7 @@ def _manifest_header(protocol: SpecimenProtocol, camera: CameraSettings, shape, 
     axes = "CZYX" if len(protocol.channels) > 1 else "ZYX"
     return {
         "format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
-        "created_by": f"lumicare_ij.simulate (lumicare-ij {_package_version()}, numpy {np.__version__})",
+        "created_by": f"lumicare_ij.simulate (lumicare-ij {package_version()}, numpy {np.__version__})",
         "specimen": protocol.name, "description": protocol.description,
         "seed": int(seed), "small": bool(small), "shape_zyx": list(shape), "n_stacks": n_stacks,
         "objective": {**objective.to_dict(), "key": protocol.objective},

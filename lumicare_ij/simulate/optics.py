@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..errors import UserInputError
+
 #: Pixel pitch of the Andor iXon Ultra 888 sensor (13 um square pixels).
 CAMERA_PIXEL_PITCH_UM = 13.0
 
@@ -85,10 +87,10 @@ def psf_sigmas_um(numerical_aperture: float, emission_wavelength_nm: float,
     the optics, limits the lateral resolution there, as on the real system.
     """
     if not 0 < numerical_aperture <= refractive_index:
-        raise ValueError(f"numerical_aperture must be in (0, refractive_index={refractive_index}]; "
+        raise UserInputError(f"numerical_aperture must be in (0, refractive_index={refractive_index}]; "
                          f"got {numerical_aperture}")
     if emission_wavelength_nm <= 0:
-        raise ValueError(f"emission_wavelength_nm must be positive; got {emission_wavelength_nm}")
+        raise UserInputError(f"emission_wavelength_nm must be positive; got {emission_wavelength_nm}")
     wavelength_um = emission_wavelength_nm / 1000.0
     sigma_xy_um = 0.21 * wavelength_um / numerical_aperture
     sigma_z_um = 0.66 * wavelength_um * refractive_index / numerical_aperture**2

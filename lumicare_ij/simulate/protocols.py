@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from ..errors import UserInputError
+
 MODALITIES = ("luminescence", "fluorescence")
 BINNING_KINDS = (None, "hardware", "software")
 
@@ -50,9 +52,9 @@ class Channel:
 
     def __post_init__(self):
         if self.name not in MODALITIES:
-            raise ValueError(f"Channel name must be one of {MODALITIES}; got {self.name!r}")
+            raise UserInputError(f"Channel name must be one of {MODALITIES}; got {self.name!r}")
         if self.bright_photons_per_s < 0 or self.background_photons_per_s < 0:
-            raise ValueError(f"Channel {self.name}: photon fluxes must be >= 0")
+            raise UserInputError(f"Channel {self.name}: photon fluxes must be >= 0")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,13 +95,13 @@ class Condition:
 
     def __post_init__(self):
         if self.binning_kind not in BINNING_KINDS:
-            raise ValueError(f"Condition {self.name}: binning_kind must be one of {BINNING_KINDS}")
+            raise UserInputError(f"Condition {self.name}: binning_kind must be one of {BINNING_KINDS}")
         if (self.binning > 1) != (self.binning_kind is not None):
-            raise ValueError(f"Condition {self.name}: give binning_kind exactly when binning > 1")
+            raise UserInputError(f"Condition {self.name}: give binning_kind exactly when binning > 1")
         if (self.binning_kind == "software") != (self.derived_from is not None):
-            raise ValueError(f"Condition {self.name}: software binning needs derived_from (and only it)")
+            raise UserInputError(f"Condition {self.name}: software binning needs derived_from (and only it)")
         if self.exposure_s <= 0:
-            raise ValueError(f"Condition {self.name}: exposure_s must be > 0; got {self.exposure_s}")
+            raise UserInputError(f"Condition {self.name}: exposure_s must be > 0; got {self.exposure_s}")
 
     @property
     def modality(self) -> str:
@@ -169,14 +171,14 @@ class SpecimenProtocol:
     def __post_init__(self):
         names = [c.name for c in self.conditions]
         if len(set(names)) != len(names):
-            raise ValueError(f"{self.name}: condition names must be unique; got {names}")
+            raise UserInputError(f"{self.name}: condition names must be unique; got {names}")
         channels = {c.name for c in self.channels}
         for cond in self.conditions:
             if cond.channel not in channels:
-                raise ValueError(f"{self.name}: condition {cond.name} records channel {cond.channel!r}, "
+                raise UserInputError(f"{self.name}: condition {cond.name} records channel {cond.channel!r}, "
                                  f"but the specimen has only {sorted(channels)}")
             if cond.derived_from is not None and cond.derived_from not in names[: names.index(cond.name)]:
-                raise ValueError(f"{self.name}: {cond.name} is derived from {cond.derived_from!r}, "
+                raise UserInputError(f"{self.name}: {cond.name} is derived from {cond.derived_from!r}, "
                                  "which must be an earlier condition")
 
     def channel(self, name: str) -> Channel:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import UserInputError
 from . import shapes
 from .optics import OBJECTIVES, Objective
 from .protocols import SPECIMENS, SpecimenProtocol
@@ -297,7 +298,7 @@ def tomm20_mitochondria(shape_zyx, pixel_size_um: float, z_step_um: float, rng: 
     info : dict
     """
     if phenotype not in ("dmso", "rotenone"):
-        raise ValueError(f"phenotype must be 'dmso' or 'rotenone'; got {phenotype!r}")
+        raise UserInputError(f"phenotype must be 'dmso' or 'rotenone'; got {phenotype!r}")
     nz, ny, nx = shape_zyx
     px = pixel_size_um
     yy, xx = np.ogrid[:ny, :nx]
@@ -422,10 +423,10 @@ def get_protocol(specimen) -> SpecimenProtocol:
     """A :class:`SpecimenProtocol` from a name in :data:`SPECIMENS` or a protocol itself."""
     if isinstance(specimen, SpecimenProtocol):
         if specimen.name not in GENERATORS:
-            raise ValueError(f"protocol {specimen.name!r} has no generator; names: {sorted(GENERATORS)}")
+            raise UserInputError(f"protocol {specimen.name!r} has no generator; names: {sorted(GENERATORS)}")
         return specimen
     if specimen not in SPECIMENS:
-        raise ValueError(f"unknown specimen {specimen!r}; choose one of {sorted(SPECIMENS)}")
+        raise UserInputError(f"unknown specimen {specimen!r}; choose one of {sorted(SPECIMENS)}")
     return SPECIMENS[specimen]
 
 
@@ -454,13 +455,13 @@ def make_specimen(specimen="h2b", shape_zyx=None, *, rng=None, small: bool = Fal
     protocol = get_protocol(specimen)
     shape = tuple(int(s) for s in (shape_zyx or (protocol.small_shape_zyx if small else protocol.shape_zyx)))
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"shape_zyx must be three positive sizes (Z, Y, X); got {shape_zyx!r}")
+        raise UserInputError(f"shape_zyx must be three positive sizes (Z, Y, X); got {shape_zyx!r}")
     rng = np.random.default_rng(rng)
     objective = OBJECTIVES[protocol.objective]
     if protocol.phenotypes:
         geometry["phenotype"] = phenotype or protocol.phenotypes[0]
     elif phenotype is not None:
-        raise ValueError(f"{protocol.name} has no phenotypes; leave phenotype=None")
+        raise UserInputError(f"{protocol.name} has no phenotypes; leave phenotype=None")
     maps, labels, info = GENERATORS[protocol.name](shape, objective.pixel_size_um, objective.z_step_um, rng,
                                                    **geometry)
     emission = {}

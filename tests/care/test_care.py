@@ -147,7 +147,7 @@ def test_predict_mean_scale_and_tiles(model_dir):
     np.testing.assert_allclose(care.predict(model, image, tiles="auto"), mean, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="3D stacks"):
         care.predict(model, image[0])
-    with pytest.raises(ValueError, match="tiles must be 3"):
+    with pytest.raises(ValueError, match="tiles takes 3"):
         care.predict(model, image, tiles=(2, 2))
 
 

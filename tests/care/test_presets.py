@@ -54,7 +54,7 @@ def test_overrides_and_conversion():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(foo=1), "unknown preset field"),
     (dict(patch_size=(10, 64, 64)), "divisible by"),
-    (dict(patch_size=(64, 64)), "three"),
+    (dict(patch_size=(64, 64)), "3 whole numbers"),
     (dict(validation_split=0), "between 0 and 1"),
     (dict(train_epochs=0), ">= 1"),
     (dict(train_epochs="many"), "cannot read"),

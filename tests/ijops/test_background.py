@@ -1,10 +1,12 @@
 """Subtract Background (rolling ball): the numpy engine must equal ImageJ 1.53t bit for bit.
 
-Both engines run through the public API on the seeded images in 8, 16 and
-32 bits, for several radii (with and without shrinking), light background
-and smoothing on and off, and on stacks. Float results are compared as bit
-patterns, so NaN positions and signed zeros must agree too. These tests never
-skip: if ImageJ cannot start, they fail.
+Both engines run through the public API on all 290 seeded images of
+``generated_images(n_per_kind=30)`` (the set the other ijops tests use) in
+8, 16 and 32 bits, for 5 radii (with and without shrinking), light
+background and smoothing on and off; then 10 more radii on 29 other seeded
+images, thin images, NaN images and stacks. Float results are compared as
+bit patterns, so NaN positions and signed zeros must agree too: no
+tolerance. These tests never skip: if ImageJ cannot start, they fail.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from lumicare_ij.ijops.numpy_engine.background import RadiusTooLargeError, rolli
 from .images import generated_images
 
 RADII = (5, 2.5, 12, 25, 50)            # 5 is the paper's; 12-50 shrink the image by 2 and 4
-IMAGES = list(generated_images(n_per_kind=3))
+IMAGES = list(generated_images(n_per_kind=30))          # 290 images
 
 
 def assert_identical(a: np.ndarray, b: np.ndarray, context: str = "") -> None:

@@ -1,9 +1,10 @@
 """Auto-threshold (all 16 AutoThresholder methods) and Convert to Mask: numpy == ImageJ 1.53t.
 
 Thresholds must be identical numbers of the same type (ints for 8/16-bit,
-floats for 32-bit) and masks identical arrays, on a few hundred seeded
-images in 8, 16 and 32 bit plus ImageJ's edge cases, both background
-settings, single images and stacks.
+floats for 32-bit, compared with ``==``) and masks identical arrays, on all
+290 seeded images of ``generated_images(n_per_kind=30)`` (8, 16 and 32 bit,
+with ImageJ's edge cases) plus 7 extra images, each with a dark and with a
+light background, and on 18 seeded stacks. No tolerance anywhere.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def test_auto_threshold_matches_imagej(method):
 @pytest.mark.parametrize("method", ijops.THRESHOLD_METHODS)
 def test_threshold_mask_matches_imagej(method):
     failures = []
-    # Every image with a dark background, every other one with a light one.
-    cases = [(n, im, True) for n, im in IMAGES + EXTRAS] + [(n, im, False) for n, im in IMAGES[::2] + EXTRAS]
+    # Every image, with a dark and with a light background.
+    cases = [(n, im, dark) for dark in (True, False) for n, im in IMAGES + EXTRAS]
     for name, image, dark in cases:
         problem = array_mismatch(ijops.threshold_mask(image, method, dark, engine="numpy"),
                                  ijops.threshold_mask(image, method, dark, engine="imagej"))
@@ -130,16 +131,6 @@ def test_stack_thresholds_each_slice(engine):
     assert mask.shape == (2, 2, 2) and mask.dtype == np.uint8
     assert mask[0].tolist() == [[0, 0], [255, 255]]        # mean 50
     assert mask[1].tolist() == [[0, 255], [255, 255]]      # mean 150
-
-
-def test_numpy_threshold_is_fast_on_a_large_image():
-    import time
-
-    image = np.random.default_rng(1).normal(1000, 100, (1024, 1024)).clip(0, 65535).astype(np.uint16)
-    start = time.perf_counter()
-    for method in ijops.THRESHOLD_METHODS:
-        ijops.threshold_mask(image, method)
-    assert time.perf_counter() - start < 10.0
 
 
 # ---------------------------------------------------------------------------
