@@ -76,7 +76,8 @@ def _ratio(a, b) -> str:
 
 
 def _claim(cid, experiment, figure, statement, rule, verdict, measured, values) -> dict:
-    assert verdict in VERDICTS
+    if verdict not in VERDICTS:  # a programming error in a claim rule, not a user's
+        raise RuntimeError(f"claim {cid}: verdict {verdict!r} is not one of {VERDICTS}")
     return {"id": cid, "experiment": experiment, "figure": figure, "statement": statement, "rule": rule,
             "verdict": verdict, "measured": measured, "values": values}
 

@@ -118,6 +118,42 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_path, data):
         care.train(npz, model_dir, resume=True, epochs=5, unet_n_first=8)
 
 
+def test_resume_refuses_other_data_of_the_same_name_and_size(tmp_path, data):
+    """Re-running prepare with another seed writes a file of the same path and byte size: refuse it."""
+    root, _ = data
+    npz = tmp_path / "train.npz"
+    prepare = dict(preset="quick", patch_size=(8, 16, 16), n_patches_per_image=4, progress=False)
+    training.prepare_training_data(root / "data", "denoise", "short", "long", npz, seed=0, **prepare)
+    model_dir = tmp_path / "model"
+    with pytest.raises(KeyboardInterrupt):
+        care.train(npz, model_dir, epochs=3, progress=False, callbacks=[_InterruptAfterEpoch(1)], **TINY)
+    size = npz.stat().st_size
+    recorded = training.read_training_record(npz)["npz_sha256"]
+    assert care.read_model_record(model_dir)["data"]["npz_sha256"] == recorded
+
+    training.prepare_training_data(root / "data", "denoise", "short", "long", npz, seed=1, overwrite=True,
+                                   **prepare)
+    assert npz.stat().st_size == size  # what the old size check compared
+    assert training.read_training_record(npz)["npz_sha256"] != recorded
+    with pytest.raises(ModelError, match="not the training data .* was trained on") as err:
+        care.train(npz, model_dir, resume=True, progress=False)
+    assert "--force" in str(err.value)
+    assert care.read_model_record(model_dir)["epochs_done"] == 1  # nothing trained on the other data
+
+
+def test_training_file_that_does_not_match_its_record_is_refused(tmp_path, data):
+    _, npz = data
+    copy = tmp_path / "train.npz"
+    changed = bytearray(npz.read_bytes())
+    changed[len(changed) // 2] ^= 0xFF  # one patch value differs; headers and size stay
+    copy.write_bytes(bytes(changed))
+    record = training.read_training_record(npz)
+    training.training_record_path(copy).write_text(json.dumps(record))
+    with pytest.raises(ModelError, match="its content changed after 'lumicare prepare'"):
+        care.train(copy, tmp_path / "m", epochs=1, progress=False, **TINY)
+    assert not (tmp_path / "m").exists()
+
+
 # ---------------------------------------------------------------- load / predict
 
 def test_load_model_errors(tmp_path):
