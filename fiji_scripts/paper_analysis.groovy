@@ -2,12 +2,12 @@
 #@ File (label = "Folder to score (restorations or raw short exposures; same file names)", style = "directory") testDir
 #@ File (label = "Folder for the result tables", style = "directory") resultsDir
 #@ String (label = "Analysis", choices = {"all", "mask MAE (Figure 1)", "nuclear Pearson (Figure 2a)", "mitochondrial morphology (Figure 2b)"}, value = "all") analysis
-#@ File (label = "lumicare-ij macros folder (macros/ of the repository)", style = "directory") macroDir
+#@ File (label = "lumicare-ij macros folder (lumicare_ij/ijm/ of the repository or the installed package)", style = "directory") macroDir
 #@ Boolean (label = "Also save the masks", value = false) saveMasks
 
 /*
  * paper_analysis.groovy - the readouts of Boothe et al. (luminescence CARE) in Fiji, through
- * lumicare-ij's ImageJ macros (macros/*.ijm), which use core ImageJ commands only.
+ * lumicare-ij's ImageJ macros (lumicare_ij/ijm/*.ijm), which use core ImageJ commands only.
  *
  *   mask MAE (Figure 1)                  mask_mae.ijm:        reference = ground truth, test = scored folder
  *   nuclear Pearson (Figure 2a)          nuclear_pearson.ijm: images = scored folder, truth = ground truth
@@ -16,7 +16,7 @@
  * Each macro writes a CSV table into the results folder (mask_mae.csv, nuclear_pearson.csv,
  * mito_morphology.csv and mito_particles.csv) and, with "Also save the masks", the masks into
  * results/masks_<analysis>/. The macros' other settings (particle sizes, threshold methods)
- * keep their defaults, which are the paper's; see macros/README.md and the macros' headers.
+ * keep their defaults, which are the paper's; see lumicare_ij/ijm/README.md and the macros' headers.
  * The same numbers come from lumicare_ij.analysis in Python.
  *
  * Open this file in Fiji's script editor (File > Open...) and press Run. Works in plain ImageJ
@@ -65,7 +65,7 @@ List<String> problems(File truth, File test, File macros, List<Map> chosen) {
     [truth, test].each { File d -> if (d == null || !d.isDirectory()) found << ("Not a folder: " + d) }
     chosen.each { Map a ->
         def macro = new File(macros, a.macro)
-        if (!macro.isFile()) found << ("Macro not found: " + macro + " (choose lumicare-ij's macros/ folder)")
+        if (!macro.isFile()) found << ("Macro not found: " + macro + " (choose lumicare-ij's lumicare_ij/ijm/ folder)")
     }
     if (test != null && test.isDirectory()) {
         def names = test.list().findAll { it.toLowerCase() ==~ /[^.].*\.tiff?/ }

@@ -25,7 +25,7 @@ import numpy as np
 import tifffile
 import xarray as xr
 
-from .atomic import atomic_write, atomic_write_text
+from .atomic import atomic_write, atomic_write_text  # noqa: F401  (atomic_write_text: also reached as io.atomic_write_text)
 from .errors import InputNotFoundError, OutputExistsError, UserInputError
 
 #: Dtypes ImageJ stores natively; others are converted on write (see write_stack).

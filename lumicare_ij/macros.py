@@ -1,6 +1,6 @@
-"""Run the project's ImageJ macros (``macros/*.ijm``) in the real ImageJ 1.53t.
+"""Run the package's ImageJ macros (``lumicare_ij/ijm/*.ijm``) in the real ImageJ 1.53t.
 
-The macros in the repository's ``macros/`` folder are the paper's Fiji
+The macros in ``lumicare_ij/ijm/`` are the paper's Fiji
 analysis written as plain ImageJ macros, for users who want to run the
 analysis themselves in Fiji (Plugins > Macros > Run..., or the macro editor).
 This module runs the same files in ImageJ 1.53t from Python, which is how the
@@ -38,24 +38,21 @@ on first use (see :func:`imagej_jar`).
 
 Where the macros are
 --------------------
-The canonical files live in the repository's top-level ``macros/`` folder.
-:func:`macro_path` looks, in order, in ``$LUMICARE_MACRO_DIR``, in that folder
-next to the package (a source checkout or an editable install), and in
-``<sys.prefix>/share/lumicare_ij/macros`` (where a wheel built with the
-``[tool.setuptools.data-files]`` entry given in ``macros/README.md`` installs
-them). ``macros/README.md`` documents the macros' parameters and their use in Fiji.
+The macros are package data in ``lumicare_ij/ijm/`` (installed with every
+wheel and editable install). :func:`macro_path` looks in ``$LUMICARE_MACRO_DIR``
+first, then in the package (``importlib.resources``). ``lumicare_ij/ijm/README.md``
+documents the macros' parameters and their use in Fiji.
 """
 
 from __future__ import annotations
 
-import hashlib
+from importlib import resources
 import os
 import re
 import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -64,9 +61,10 @@ from pathlib import Path
 
 from .errors import InputNotFoundError, LumicareError, UserInputError
 from .ijops import jvm
+from .javatools import JavaSetupError, compile_java, jdk_tool
 from .ijops.jvm import IMAGEJ_MAVEN_ENDPOINT, ImageJUnavailableError
 
-#: The macros shipped in ``macros/`` (file names without ``.ijm``).
+#: The macros shipped in ``lumicare_ij/ijm/`` (file names without ``.ijm``).
 MACRO_NAMES = ("bin_and_upsample", "mask_mae", "nuclear_pearson", "mito_morphology")
 
 #: Exit status of the launcher when ImageJ opened a dialog (an error or a question).
@@ -125,8 +123,8 @@ def _candidate_dirs() -> list[Path]:
     env = os.environ.get("LUMICARE_MACRO_DIR")
     if env:
         dirs.append(Path(env))
-    dirs.append(Path(__file__).resolve().parent.parent / "macros")  # source checkout / editable install
-    dirs.append(Path(sys.prefix) / "share" / "lumicare_ij" / "macros")  # wheel data-files
+    # Package data: a folder on disk for every ordinary install (wheel, editable, source tree).
+    dirs.append(Path(str(resources.files("lumicare_ij") / "ijm")))
     return dirs
 
 
@@ -140,9 +138,8 @@ def macro_dir() -> Path:
 
 def _not_found_message(what: str = "The lumicare_ij ImageJ macros") -> str:
     searched = ", ".join(str(d) for d in _candidate_dirs())
-    return (f"{what} not found (looked in {searched}). The macros live in the repository's "
-            "macros/ folder: run from a source checkout (pip install -e .), or set "
-            "LUMICARE_MACRO_DIR to a folder that holds them.")
+    return (f"{what} not found (looked in {searched}). The macros are package data "
+            "(lumicare_ij/ijm/); reinstall lumicare-ij, or set LUMICARE_MACRO_DIR to a folder that holds them.")
 
 
 def macro_path(name: str) -> Path:
@@ -169,17 +166,7 @@ def imagej_jar() -> Path:
 
 
 def _find_java(java: str | os.PathLike | None) -> str:
-    if java:
-        return os.fspath(java)
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").is_file():
-        return str(Path(home) / "bin" / "java")
-    found = shutil.which("java")
-    if not found:
-        raise MacroEnvironmentError(
-            "Java was not found (no 'java' on PATH and no JAVA_HOME). Install a Java 11+ runtime, "
-            "e.g. 'apt-get install default-jdk' (Debian/Ubuntu), and try again.")
-    return found
+    return os.fspath(java) if java else jdk_tool("java", error=MacroEnvironmentError)
 
 
 def _find_xvfb_run() -> str:
@@ -255,46 +242,20 @@ public class LumicareMacroRunner {
        "version_status": VERSION_EXIT_STATUS}
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(base) / "lumicare_ij"
-
-
 def _compiled_runner(java: str) -> Path | None:
     """Folder holding the compiled launcher, or None when no JDK compiler is available."""
     javac = Path(java).resolve().parent / "javac"
     javac_cmd = str(javac) if javac.is_file() else shutil.which("javac")
     if not javac_cmd:
         return None
-    key = hashlib.sha256(_RUNNER_SOURCE.encode()).hexdigest()[:16]
-    folder = _cache_dir() / f"macro-runner-{key}"
-    if (folder / f"{_RUNNER_CLASS}.class").is_file():
-        return folder
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".macro-runner-", dir=folder.parent)
+        return compile_java({f"{_RUNNER_CLASS}.java": _RUNNER_SOURCE}, [], _RUNNER_CLASS, javac=javac_cmd)
     except OSError:  # read-only home: run without the dialog watchdog
         return None
-    try:
-        src = Path(tmp) / f"{_RUNNER_CLASS}.java"
-        src.write_text(_RUNNER_SOURCE)
-        for release in (["--release", "8"], []):
-            done = subprocess.run([javac_cmd, *release, "-nowarn", "-d", tmp, str(src)],
-                                  capture_output=True, text=True)
-            if done.returncode == 0:
-                break
-        else:
-            warnings.warn("Could not compile the ImageJ dialog watchdog (macro errors will only be "
-                          f"caught by the timeout): {done.stderr.strip()[:500]}", RuntimeWarning, stacklevel=3)
-            return None
-        src.unlink()
-        try:
-            os.replace(tmp, folder)
-        except OSError:  # another process compiled it first
-            pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder if (folder / f"{_RUNNER_CLASS}.class").is_file() else None
+    except JavaSetupError as err:
+        warnings.warn("Could not compile the ImageJ dialog watchdog (macro errors will only be "
+                      f"caught by the timeout): {str(err)[:500]}", RuntimeWarning, stacklevel=3)
+        return None
 
 
 # --------------------------------------------------------------------------

@@ -17,5 +17,8 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# The versions the suite passed with (constraints.txt); LUMICARE_NEWEST=1 tests the newest ones instead.
+constraints=(-c constraints.txt)
+[ "${LUMICARE_NEWEST:-0}" = "1" ] && constraints=()
+python3 -m pip install --quiet --disable-pip-version-check "${constraints[@]}" -e ".[test]"
 python3 -m pytest "$@"

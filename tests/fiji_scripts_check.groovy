@@ -130,20 +130,20 @@ try {
 } catch (IllegalArgumentException e) {
     out("unknown_choice", e.message)
 }
-out("problems_ok", analysis.problems(truth, scored, new File(repo, "macros"), all).join("|"))
+out("problems_ok", analysis.problems(truth, scored, new File(repo, "lumicare_ij/ijm"), all).join("|"))
 new File(work, "truth_incomplete").mkdirs()
 out("problems_missing", analysis.problems(new File(work, "truth_incomplete"), scored, new File(work, "nowhere"),
         analysis.selected(all, "mask MAE (Figure 1)")).join("|"))
 
 // The real macros, in this ImageJ, through the script's own runner.
-def ran = analysis.runAnalyses(all, new File(repo, "macros"), results,
+def ran = analysis.runAnalyses(all, new File(repo, "lumicare_ij/ijm"), results,
         { File macro, String argument -> IJ.runMacroFile(macro.path, argument) })
 ran.each { out("analysis_row", it.join("|")) }
 results.listFiles().findAll { it.name.endsWith(".csv") }.sort { it.name }.each { File f ->
     out("table." + f.name, f.readLines().size() + " lines; " + f.readLines()[0])
 }
 out("mask_folders", results.listFiles().findAll { it.isDirectory() }*.name.sort().join(","))
-def aborted = analysis.runAnalyses(analysis.selected(all, "mask MAE (Figure 1)"), new File(repo, "macros"),
+def aborted = analysis.runAnalyses(analysis.selected(all, "mask MAE (Figure 1)"), new File(repo, "lumicare_ij/ijm"),
         new File(work, "results_aborted"), { File m, String a -> "[aborted]" })
 out("aborted_row", aborted[0].join("|"))
 out("done", "yes")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lumicare_ij.export.tfjava import _jdk_tool, _resolve_artifact
+from lumicare_ij.javatools import jdk_tool, resolve_artifact
 
 REPO = Path(__file__).resolve().parents[1]
 #: Fiji ships Groovy 4 (older installs 2.5/3.0); the scripts use syntax all of them accept.
@@ -30,9 +30,9 @@ def check(tmp_path_factory):
     xvfb = shutil.which("xvfb-run")
     if xvfb is None:
         pytest.fail("xvfb-run is required (ImageJ macros need a display): apt-get install xvfb", pytrace=False)
-    jars = [_resolve_artifact(GROOVY_ARTIFACT), _resolve_artifact(IMAGEJ_ARTIFACT)]
+    jars = [resolve_artifact(GROOVY_ARTIFACT), resolve_artifact(IMAGEJ_ARTIFACT)]
     work = tmp_path_factory.mktemp("fiji_scripts")
-    command = [xvfb, "-a", _jdk_tool("java"), f"-Duser.home={work / 'home'}", "-cp",
+    command = [xvfb, "-a", jdk_tool("java"), f"-Duser.home={work / 'home'}", "-cp",
                os.pathsep.join(str(j) for j in jars), "groovy.ui.GroovyMain",
                str(REPO / "tests" / "fiji_scripts_check.groovy"), str(REPO), str(work / "run")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)

@@ -1,4 +1,4 @@
-"""The shipped ImageJ macros (``macros/*.ijm``) run in the real ImageJ 1.53t give lumicare_ij's numbers.
+"""The shipped ImageJ macros (``lumicare_ij/ijm/*.ijm``) run in the real ImageJ 1.53t give lumicare_ij's numbers.
 
 Every macro is run once on a folder of generated images (2D and small 3D,
 8/16/32-bit, calibrated and not, with edge cases) in ImageJ 1.53t under Xvfb
@@ -145,7 +145,7 @@ def test_macro_files_are_found_and_documented():
         text = path.read_text()
         assert "getArgument()" in text and "setBatchMode(true)" in text
     assert macros.macro_dir() == macros.macro_path("mask_mae").parent
-    assert (Path(__file__).resolve().parent.parent / "macros") == macros.macro_dir()
+    assert (Path(__file__).resolve().parent.parent / "lumicare_ij" / "ijm") == macros.macro_dir()
     with pytest.raises(ValueError, match="shipped macros are"):
         macros.macro_path("nonexistent")
 
@@ -187,7 +187,7 @@ def test_missing_xvfb_or_java_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(macros.MacroEnvironmentError, match="apt-get install xvfb"):
         macros.run_macro("mask_mae", {}, java="/usr/bin/true", jar=__file__)
-    with pytest.raises(macros.MacroEnvironmentError, match="Java was not found"):
+    with pytest.raises(macros.MacroEnvironmentError, match="'java' was not found.*Install a JDK"):
         macros.run_macro("mask_mae", {})
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from ..javatools import compile_java, read_sources, resolve_artifact, run_java_class
+from .errors import TFJavaError
 
 #: The plugin's defaults (GenericCoreNetwork).
 PERCENTILE_BOTTOM = 3.0
@@ -437,19 +439,20 @@ def predict_like_fiji_in_java(model_zip, image, n_tiles: int = N_TILES, *, norma
     x = np.asarray(image, dtype=np.float32)
     with tempfile.TemporaryDirectory(prefix="lumicare-fiji-") as tmp:
         tmp = Path(tmp)
-        model_dir = tfjava._model_folder(Path(model_zip), tmp / "model")
+        model_dir = tfjava.saved_model_folder(Path(model_zip), tmp / "model")
         if x.ndim == _n_dim(model_dir):        # no channel axis: one channel
             x = x[..., np.newaxis]
         np.save(tmp / "in.npy", np.ascontiguousarray(x, dtype="<f4"))
-        jars = list(tfjava.tfjava_jars()) + [tfjava._resolve_artifact(IMGLIB2_ARTIFACT)]
-        class_dir = tfjava.compile_java([tfjava.JAVA_SOURCE, FIJI_PIPELINE_SOURCE], jars, "FijiPipeline")
+        jars = list(tfjava.tfjava_jars()) + [resolve_artifact(IMGLIB2_ARTIFACT, error=TFJavaError)]
+        class_dir = compile_java(read_sources(tfjava.JAVA_SOURCE, FIJI_PIPELINE_SOURCE), jars, "FijiPipeline",
+                                 error=TFJavaError)
         args = [str(model_dir), str(tmp / "in.npy"), str(tmp / "out.npy"), str(int(n_tiles)),
                 str(int(block_multiple)), str(int(overlap)), repr(float(percentile_bottom)),
                 repr(float(percentile_top)), str(bool(clip)).lower(), str(bool(normalize)).lower()]
         if tile_dir is not None:
             args.append(str(Path(tile_dir).resolve()))
-        stdout = tfjava.run_java_class(class_dir, jars, "FijiPipeline", args, timeout_s,
-                                       what="The Java Fiji pipeline")
+        stdout = run_java_class(class_dir, jars, "FijiPipeline", args, timeout_s,
+                                what="The Java Fiji pipeline", error=TFJavaError)
         result = np.load(tmp / "out.npy")
     tiling = {}
     for line in stdout.splitlines():

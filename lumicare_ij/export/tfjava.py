@@ -8,27 +8,23 @@ the plugin makes. It runs in its own ``java`` process, never in this one:
 Python's TensorFlow and TensorFlow Java in one process crash.
 
 The Java side needs a JDK (``javac``, Java 8 or newer; Debian:
-``openjdk-17-jdk-headless``) and four jars from Maven Central, taken from the
-local Maven repository (``~/.m2/repository`` or ``$M2_REPO``) when there and
-otherwise downloaded by jgo (scyjava's pure-Python Maven resolver) or, failing
-that, by ``mvn dependency:get``. The compiled class is cached under
-``$LUMICARE_CACHE_DIR`` (default ``~/.cache/lumicare_ij``).
+``openjdk-17-jdk-headless``) and four jars from Maven Central; both are found
+as everywhere in the package (:mod:`lumicare_ij.javatools`: the local Maven
+repository, else jgo or ``mvn`` from Maven Central; the compiled class in the
+package's cache).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import os
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserInputError
+from ..javatools import compile_java, read_sources, resolve_artifact, run_java_class
 from .errors import TFJavaError
 
 #: The TensorFlow Java version of Fiji's CSBDeep plugin (0.6.0); older Fiji installs run 1.12-1.14.
@@ -107,7 +103,7 @@ def run_many_in_tfjava(jobs, check_divisible: bool = True, timeout_s: float = 60
         tmp = Path(tmp)
         lines, out_files = [], []
         for i, (model, arrays) in enumerate(jobs):
-            model_dir = _model_folder(Path(model), tmp / f"model{i}")
+            model_dir = saved_model_folder(Path(model), tmp / f"model{i}")
             div_by = _axes_div_by(model_dir) if check_divisible else None
             outs = []
             for j, array in enumerate(arrays):
@@ -160,7 +156,8 @@ def tfjava_version(tf_version: str = TF_JAVA_VERSION) -> str:
 # Inputs and model folders
 # --------------------------------------------------------------------------
 
-def _model_folder(model: Path, unpack_to: Path) -> Path:
+def saved_model_folder(model: Path, unpack_to: Path) -> Path:
+    """The SavedModel folder of an exported ZIP (unpacked into ``unpack_to``) or of a folder given as is."""
     if model.is_dir():
         folder = model
     elif model.is_file():
@@ -207,120 +204,16 @@ def _check_input(array: np.ndarray, div_by: list[int] | None, model) -> None:
 def _run_java(args: list[str], timeout_s: float, tf_version: str = TF_JAVA_VERSION) -> str:
     jars = tfjava_jars(tf_version)
     return run_java_class(_compiled_runner(), jars, "RunSavedModel", args, timeout_s,
-                          what=f"TensorFlow Java {tf_version}")
-
-
-def run_java_class(class_dir: Path, jars, main_class: str, args: list[str], timeout_s: float, what: str) -> str:
-    """Run a compiled class in a fresh, headless JVM (never this process); return its stdout."""
-    class_path = os.pathsep.join([str(class_dir)] + [str(j) for j in jars])
-    command = [_jdk_tool("java"), "-Djava.awt.headless=true", "-cp", class_path, main_class, *args]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired as err:
-        raise TFJavaError(f"{what} did not finish within {timeout_s} s.") from err
-    if done.returncode != 0:
-        raise TFJavaError(f"{what} failed (exit {done.returncode}):\n"
-                          f"{_last_lines(done.stderr or done.stdout)}")
-    return done.stdout
-
-
-def _last_lines(text: str, n: int = 25) -> str:
-    return "\n".join(text.strip().splitlines()[-n:])
-
-
-def _jdk_tool(name: str) -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / name).is_file():
-        return str(Path(java_home) / "bin" / name)
-    found = shutil.which(name)
-    if found is None:
-        raise TFJavaError(
-            f"'{name}' was not found. Running models in TensorFlow Java needs a JDK (Java 8+ with "
-            "javac), e.g. 'apt-get install openjdk-17-jdk-headless', or set JAVA_HOME.")
-    return found
+                          what=f"TensorFlow Java {tf_version}", error=TFJavaError)
 
 
 @functools.lru_cache(maxsize=4)
 def tfjava_jars(tf_version: str = TF_JAVA_VERSION) -> tuple[Path, ...]:
     """Paths of the TensorFlow Java jars, resolved from Maven Central on first use."""
     coordinates = [f"{a}:{tf_version}" for a in TF_JAVA_ARTIFACTS] + [PROTOBUF_ARTIFACT]
-    return tuple(_resolve_artifact(coordinate) for coordinate in coordinates)
-
-
-def _local_repo() -> Path:
-    return Path(os.environ.get("M2_REPO") or Path.home() / ".m2" / "repository")
-
-
-def _resolve_artifact(coordinate: str) -> Path:
-    group, artifact, version = coordinate.split(":")
-    local = _local_repo() / group.replace(".", "/") / artifact / version / f"{artifact}-{version}.jar"
-    if local.is_file():
-        return local
-    errors = []
-    try:
-        from jgo.maven import MavenContext
-
-        path = Path(MavenContext(repo_cache=_local_repo()).create_dependency(coordinate).artifact.resolve())
-        if path.is_file():
-            return path
-    except Exception as err:  # jgo missing, offline, or its API changed: try mvn next
-        errors.append(f"jgo: {err}")
-    mvn = shutil.which("mvn")
-    if mvn:
-        done = subprocess.run([mvn, "-q", "-B", "dependency:get", f"-Dartifact={coordinate}",
-                               "-Dtransitive=false", f"-Dmaven.repo.local={_local_repo()}"],
-                              capture_output=True, text=True)
-        if done.returncode == 0 and local.is_file():
-            return local
-        errors.append(f"mvn: {_last_lines(done.stdout + done.stderr, 5)}")
-    else:
-        errors.append("mvn: not installed")
-    raise TFJavaError(
-        f"Could not get {coordinate} from Maven Central ({'; '.join(errors)}). Check the network, "
-        f"or place the jar at {local} (e.g. 'mvn dependency:get -Dartifact={coordinate}').")
+    return tuple(resolve_artifact(coordinate, error=TFJavaError) for coordinate in coordinates)
 
 
 def _compiled_runner() -> Path:
     """Compile RunSavedModel.java once per source version into the cache; return the class folder."""
-    return compile_java([JAVA_SOURCE], tfjava_jars(), "RunSavedModel")
-
-
-def compile_java(sources, class_path_jars, main_class: str) -> Path:
-    """Compile Java sources once per content into the cache (``tfjava/<hash>``); return the class folder.
-
-    Parameters
-    ----------
-    sources : list of Path
-        ``.java`` files compiled together.
-    class_path_jars : sequence of Path
-        Jars needed to compile them.
-    main_class : str
-        A class whose ``.class`` file marks a finished compilation.
-    """
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(Path(source).read_bytes())
-    for jar in class_path_jars:
-        digest.update(Path(jar).name.encode())
-    key = digest.hexdigest()[:16]
-    cache = Path(os.environ.get("LUMICARE_CACHE_DIR") or Path.home() / ".cache" / "lumicare_ij")
-    class_dir = cache / "tfjava" / key
-    if (class_dir / f"{main_class}.class").is_file():
-        return class_dir
-    class_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=class_dir.parent))
-    try:
-        class_path = os.pathsep.join(str(j) for j in class_path_jars)
-        done = subprocess.run([_jdk_tool("javac"), "-nowarn", "-d", str(building), "-cp", class_path,
-                               *(str(s) for s in sources)], capture_output=True, text=True)
-        if done.returncode != 0:
-            names = ", ".join(Path(s).name for s in sources)
-            raise TFJavaError(f"javac could not compile {names}:\n{_last_lines(done.stderr)}")
-        try:
-            building.rename(class_dir)  # atomic; another process may have won the race
-        except OSError:
-            if not (class_dir / f"{main_class}.class").is_file():
-                raise
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
-    return class_dir
+    return compile_java(read_sources(JAVA_SOURCE), tfjava_jars(), "RunSavedModel", error=TFJavaError)

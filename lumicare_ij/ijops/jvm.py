@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LumicareError
+from ..javatools import resolve_artifact
 
 IMAGEJ_VERSION = "1.53t"
 IMAGEJ_MAVEN_ENDPOINT = f"net.imagej:ij:{IMAGEJ_VERSION}"
@@ -92,17 +93,15 @@ def _class_path_entry() -> tuple[str, str]:
     return "maven", IMAGEJ_MAVEN_ENDPOINT
 
 
-_resolved_jar: dict[str, Path] = {}
-
-
 def imagej_jar_path() -> Path:
     """The ImageJ jar to use, resolved without starting a JVM.
 
     ``configure(ij_jar=...)`` / ``LUMICARE_IJ_JAR`` / ``LUMICARE_FIJI_DIR`` first;
     otherwise ``net.imagej:ij:1.53t`` in the local Maven repository
-    (``~/.m2/repository``), downloaded from Maven Central by jgo on first use.
+    (``~/.m2/repository``), downloaded from Maven Central on first use
+    (:func:`lumicare_ij.javatools.resolve_artifact`).
 
-    The Maven-repository file is used rather than jgo's environment folder
+    The Maven-repository file is used rather than a jgo environment folder
     (``~/.jgo/envs/...``): jgo re-creates that folder's links whenever it
     builds the environment, so a second process starting Java meanwhile
     (a parallel test worker, a macro run) could find the jar missing.
@@ -110,43 +109,9 @@ def imagej_jar_path() -> Path:
     kind, entry = _class_path_entry()
     if kind == "jar":
         return Path(entry)
-    if entry in _resolved_jar and _resolved_jar[entry].is_file():
-        return _resolved_jar[entry]
-    group, artifact, version = entry.split(":")
-    jar = _maven_repository() / Path(*group.split(".")) / artifact / version / f"{artifact}-{version}.jar"
-    error = None
-    if not jar.is_file():
-        try:
-            import jgo
-            import scyjava
-
-            env = jgo.build(endpoint=entry, cache_dir=scyjava.config.get_cache_dir(),
-                            repositories=scyjava.config.get_repositories(),
-                            resolver=jgo.maven.PythonResolver(lenient=True))
-            if not jar.is_file():  # a resolver that keeps jars elsewhere: use the environment's copy
-                found = sorted(Path(env.modules_dir).glob(f"{artifact}-*.jar")) + \
-                    sorted(Path(env.jars_dir).glob(f"{artifact}-*.jar"))
-                jar = found[0] if found else jar
-        except Exception as err:  # offline, or the resolver failed
-            error = err
-    if not jar.is_file():
-        raise ImageJUnavailableError(
-            f"Could not resolve {entry} from Maven Central ({error or 'no jar found'}). "
-            "Connect to Maven Central once (the jar is cached in ~/.m2), or set "
-            f"LUMICARE_IJ_JAR to a local ImageJ {IMAGEJ_VERSION} ij.jar "
-            "(Debian: apt-get install imagej; /usr/share/java/ij.jar).")
-    _resolved_jar[entry] = jar
-    return jar
-
-
-def _maven_repository() -> Path:
-    """The local Maven repository jgo downloads into (``~/.m2/repository`` by default)."""
-    try:
-        from jgo.config import GlobalSettings
-
-        return Path(GlobalSettings.load().repo_cache)
-    except Exception:
-        return Path.home() / ".m2" / "repository"
+    return resolve_artifact(entry, error=ImageJUnavailableError,
+                            hint=f"Or set LUMICARE_IJ_JAR to a local ImageJ {IMAGEJ_VERSION} ij.jar "
+                                 "(Debian: apt-get install imagej; /usr/share/java/ij.jar).")
 
 
 def imagej_classes():

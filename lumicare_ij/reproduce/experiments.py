@@ -191,7 +191,9 @@ def mitochondria_2b(settings: Settings) -> Experiment:
         "TOMM20-NanoLuc at 4 s is restored towards TOMM20-mNeonGreen. Per image: maximum projection, rolling "
         "ball (5 px), Default threshold, particles >= 20 px, mean circularity and aspect ratio, from the "
         "restoration, the raw input and the fluorescence ground truth of the same cell; then how well the "
-        "two features separate DMSO from Rotenone cells.",
+        "two features separate DMSO from Rotenone cells. The paper segmented with a trained ilastik "
+        "classifier; this package cannot run ilastik and uses ImageJ's Default threshold instead "
+        "(analysis.PixelClassifier is an ilastik-like classifier of this package's own, not ilastik).",
         required_arms=("restored",))
 
 

@@ -174,10 +174,12 @@ def test_graph_check_reports_each_problem():
 
 
 def test_missing_java_is_a_clear_error(monkeypatch):
+    from lumicare_ij import javatools
+
     monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setattr(tfjava.shutil, "which", lambda name: None)
-    with pytest.raises(TFJavaError, match="needs a JDK.*openjdk"):
-        tfjava._jdk_tool("java")
+    monkeypatch.setattr(javatools.shutil, "which", lambda name: None)
+    with pytest.raises(TFJavaError, match="not found.*Install a JDK.*openjdk"):
+        javatools.jdk_tool("java", error=TFJavaError)
 
 
 def test_missing_model_for_tfjava(tmp_path):
