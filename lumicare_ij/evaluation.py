@@ -104,7 +104,7 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, en
     from tqdm.auto import tqdm
 
     reference_dir = Path(reference_dir)
-    refs = sorted(reference_dir.glob("*.tif"))
+    refs = lio.list_stacks(reference_dir)
     if not refs:
         raise InputNotFoundError(f"no .tif files in the reference folder {reference_dir}")
     jobs = []
