@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from .. import analysis
+from ..errors import UserInputError
 from ..evaluation import image_quality
 
 #: Readout of each experiment: metric names, and whether higher is better.
@@ -67,9 +68,14 @@ def focus_planes(reference) -> np.ndarray:
 
 
 def planes_text(planes) -> str:
-    planes = list(planes)
-    return f"{planes[0]}-{planes[-1]}" if planes == list(range(planes[0], planes[-1] + 1)) else \
-        ",".join(map(str, planes))
+    """Plane indices as text, runs as ranges: ``[2, 3, 4, 9]`` -> ``"2-4,9"``."""
+    runs = []
+    for z in (int(z) for z in planes):
+        if runs and z == runs[-1][1] + 1:
+            runs[-1][1] = z
+        else:
+            runs.append([z, z])
+    return ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 def readout_values(readout: str, test, reference, *, engine: str = "numpy", quality: bool = True,
@@ -95,6 +101,64 @@ def readout_values(readout: str, test, reference, *, engine: str = "numpy", qual
     return row
 
 
+def plane_readouts(readout: str, test, reference, *, engine: str = "numpy") -> np.ndarray:
+    """The Figure 1 or 2a readout of each plane of a (Z, Y, X) stack: one value per plane.
+
+    The masks are the stack readout's own, made once for the whole stack
+    (:func:`lumicare_ij.analysis.cell_mask`: 16-bit conversion over the
+    stack, Mean threshold per slice; :func:`lumicare_ij.analysis.nuclear_mask`
+    of the reference), then compared plane by plane: ``mask_mae`` gives each
+    plane's mask MAE (their mean is the stack's mask MAE over every plane),
+    ``nuclear_pearson`` each plane's Pearson's R under its nuclear mask (NaN
+    where the plane has none).
+    """
+    test = np.asarray(test)
+    reference = np.asarray(reference)
+    if test.shape != reference.shape or reference.ndim != 3:
+        raise UserInputError(f"plane_readouts needs two (Z, Y, X) stacks of one shape; got {test.shape} and "
+                         f"{reference.shape}")
+    from .. import ijops
+
+    if readout == "mask_mae":
+        ref_mask = analysis.cell_mask(reference, engine=engine)
+        test_mask = analysis.cell_mask(test, engine=engine)
+        return np.array([float(ijops.mask_mae(r, t, engine=engine)) for r, t in zip(ref_mask, test_mask)])
+    if readout == "nuclear_pearson":
+        mask = analysis.nuclear_mask(reference, engine=engine)
+        if engine != "numpy":
+            test, reference = test.astype(np.float32), reference.astype(np.float32)
+        return np.array([float(ijops.masked_pearson(t, r, m, engine=engine)) if m.any() else math.nan
+                         for t, r, m in zip(test, reference, mask)])
+    raise UserInputError(f"plane_readouts: {readout!r} is not measured per plane (mask_mae or nuclear_pearson)")
+
+
+def planes_worse_than_raw(readout: str, raw, restored, reference, *, engine: str = "numpy") -> dict:
+    """The planes of one stack where the restoration's readout is worse than the raw input's.
+
+    Both are measured per plane against the same reference
+    (:func:`plane_readouts`); "worse" is strictly worse in the readout's own
+    direction (mask MAE higher, nuclear Pearson lower; a plane without a
+    value on either side is not counted).
+
+    Returns
+    -------
+    dict
+        ``planes`` (the worse planes, z = 0 first), ``focus_planes`` (the
+        reference's :func:`focus_planes`, where the readout is measured),
+        ``in_focus`` (the worse planes among them), ``raw`` and ``restored``
+        (every plane's value) and ``n_planes``.
+    """
+    raw_values = plane_readouts(readout, raw, reference, engine=engine)
+    restored_values = plane_readouts(readout, restored, reference, engine=engine)
+    higher = READOUT_METRICS[readout][readout]
+    with np.errstate(invalid="ignore"):
+        worse = restored_values < raw_values if higher else restored_values > raw_values
+    planes = [int(z) for z in np.flatnonzero(worse)]
+    focus = [int(z) for z in focus_planes(reference)]
+    return {"planes": planes, "focus_planes": focus, "in_focus": [z for z in planes if z in focus],
+            "n_planes": int(len(raw_values)), "raw": raw_values.tolist(), "restored": restored_values.tolist()}
+
+
 def _readout(readout: str, test, reference, engine: str) -> dict:
     if readout == "mask_mae":
         return {"mask_mae": float(analysis.mask_mae_between(reference, test, engine=engine))}
@@ -110,7 +174,7 @@ def _readout(readout: str, test, reference, engine: str) -> dict:
                 "circularity_error": abs(t.mean_circularity - r.mean_circularity),
                 "aspect_ratio_error": abs(t.mean_aspect_ratio - r.mean_aspect_ratio),
                 "mito_mask_mae": float(ijops.mask_mae(r.mask, t.mask, engine=engine))}
-    raise ValueError(f"unknown readout {readout!r}")
+    raise UserInputError(f"unknown readout {readout!r}")
 
 
 def morphology_features(image, *, engine: str = "numpy") -> dict:

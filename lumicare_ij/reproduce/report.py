@@ -133,6 +133,33 @@ def _artefact_table(results: dict) -> str:
                    "objects / image", "ground-truth objects / image"], rows, numeric_from=2)
 
 
+def _worse_planes_table(results: dict) -> str:
+    """Per held-out stack and test input: the planes where the restoration is worse than the raw input."""
+    entries = results.get("planes_worse_than_raw")
+    if results["readout"] == "mito_morphology":
+        return ("<p>Not listed per plane: this readout is of each stack's maximum projection, which has no "
+                "planes.</p>")
+    if entries is None:
+        return ("<p>Not listed: this experiment was finished by an earlier version, which did not compare planes "
+                "(run it again with <code>--force</code> to list them).</p>")
+    labels = {a["key"]: a["label"] for a in results["arms"]}
+    rows = []
+    for e in entries:
+        values = "; ".join(f"z{z}: {fmt(e['raw'][z])} -> {fmt(e['restored'][z])}" for z in e["planes"])
+        rows.append([e["stack"], labels.get(e["arm"], e["arm"]), measure.planes_text(e["focus_planes"]),
+                     measure.planes_text(e["planes"]) if e["planes"] else "none",
+                     measure.planes_text(e["in_focus"]) if e["in_focus"] else "none", values or "-"])
+    metric = measure.READOUT_LABELS[results["readout"]].split(" (")[0]
+    return (f"<p>Each plane's {esc(metric)} against {esc(results['reference'])}, with the masks of the whole stack "
+            "(as the readout makes them), for the raw input and the restoration; listed are the planes where the "
+            "restoration's value is worse than the raw input's (z = 0 is the first plane). The readout is "
+            "measured on the in-focus planes; worse planes outside them do not enter it but are real "
+            "differences of the restoration.</p>"
+            + _table(["stack", "test input", "in-focus planes (measured)",
+                      "planes where the restoration is worse than the raw input", "of them in focus",
+                      "raw -> restoration in those planes"], rows, numeric_from=99))
+
+
 def _morphology_tables(results: dict) -> str:
     morph = results.get("morphology")
     if not morph:
@@ -200,6 +227,8 @@ def experiment_section(results: dict, exp_dir: Path, rel_dir: str) -> str:
     parts.append(_summary_table(results))
     parts.append("<h3>Artefact check (objects per image)</h3>")
     parts.append(_artefact_table(results))
+    parts.append("<h3>Planes where the restoration is worse than the raw input</h3>")
+    parts.append(_worse_planes_table(results))
     parts.append(_morphology_tables(results))
     parts.append("<h3>Networks</h3>" + _networks_table(results))
     parts.append("<h3>Settings</h3>" + _settings_table(results))

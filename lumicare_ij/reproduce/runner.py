@@ -272,6 +272,9 @@ def reproduce(out_dir="lumicare-reproduce", *, quick: bool = False, experiments=
                 lio.atomic_write_text(exp_dir / "error.txt", traceback.format_exc(), overwrite=True)
                 log(f"{exp.id}: FAILED: {type(err).__name__}: {err} (details: {exp_dir / 'error.txt'})")
                 continue
+            t1 = time.perf_counter()
+            results["planes_worse_than_raw"] = planes_worse_than_raw(exp, data_, exp_dir, results, settings.engine)
+            results["seconds"]["planes worse than raw"] = round(time.perf_counter() - t1, 1)
             results["plan_notes"] = notes
             results["seconds"]["total"] = round(time.perf_counter() - t0, 1)
             _write_json(exp_dir / "results.json", results)
@@ -290,6 +293,32 @@ def reproduce(out_dir="lumicare-reproduce", *, quick: bool = False, experiments=
             where = f"running experiment {current}" if current else "writing the report"
             raise ReproduceError(_disk_full_message(out, where, finished_now)) from None
         raise
+
+
+def planes_worse_than_raw(exp, data, exp_dir: Path, results: dict, engine: str = "numpy") -> list[dict] | None:
+    """Per held-out stack and test input, the planes where the restoration is worse than the raw input.
+
+    :func:`.measure.planes_worse_than_raw` of every stack the experiment
+    measured, against its reference, the raw input brought to the
+    reference's size as the readout has it. None for Figure 2b, whose
+    readout is of the maximum projection (no planes).
+    """
+    from . import measure
+
+    if exp.readout not in ("mask_mae", "nuclear_pearson"):
+        return None
+    out = []
+    for stack in results["stacks"]:
+        reference = lio.read_array(data.test_dir / exp.reference / f"{stack}.tif")
+        if reference.ndim != 3:
+            continue
+        for arm in results["arms"]:
+            raw = ex._raw_at_reference_size(lio.read_array(Path(arm["test_folder"]) / f"{stack}.tif"),
+                                            reference.shape)
+            restored = lio.read_array(exp_dir / "restored" / arm["key"] / f"{stack}.tif")
+            out.append({"stack": stack, "arm": arm["key"],
+                        **measure.planes_worse_than_raw(exp.readout, raw, restored, reference, engine=engine)})
+    return out
 
 
 def plan_run(out: Path, source, ids, settings, request: dict, force: bool = False):
@@ -342,6 +371,8 @@ def _write_outputs(out, request, statuses, settings, data, started, t_start, com
     all_rows = [{"experiment": eid, **row} for eid, r in finished.items() for row in r["rows"]]
     _write_json(out / "metrics.json", {"rows": all_rows, "summary": {eid: r["summary"] for eid, r in finished.items()},
                                        "artefacts": {eid: r["artefacts"] for eid, r in finished.items()},
+                                       "planes_worse_than_raw": {eid: r.get("planes_worse_than_raw")
+                                                                 for eid, r in finished.items()},
                                        "morphology": {eid: r["morphology"] for eid, r in finished.items()
                                                       if r.get("morphology")}})
     lio.atomic_write_text(out / "metrics.csv", _csv_text(all_rows) if all_rows else "", overwrite=True)
