@@ -56,7 +56,6 @@ def _sizes_argument(option: str, n_axes: int = 3, example: str = "16,256,256"):
             return parse_sizes(text, option, n_axes=n_axes, example=example)
         except UserInputError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
-    parse.__name__ = option  # argparse names the type in some messages
     return parse
 
 

@@ -26,7 +26,7 @@ import tifffile
 import xarray as xr
 
 from .atomic import atomic_write, atomic_write_text  # noqa: F401  (atomic_write_text: also reached as io.atomic_write_text)
-from .errors import InputNotFoundError, OutputExistsError, UserInputError
+from .errors import InputNotFoundError, UserInputError
 
 #: Dtypes ImageJ stores natively; others are converted on write (see write_stack).
 IMAGEJ_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
@@ -83,9 +83,6 @@ def write_stack(path, data, *, pixel_size_um: float | None = None, z_step_um: fl
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES:
         raise StackError(f"{path}: stacks are written as ImageJ TIFF; give a name ending in .tif")
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} already exists; choose another name or pass overwrite=True "
-                                "(--force on the command line) to replace it.")
     array, dims, attrs = _split(data)
     meta = {**attrs.get("metadata", {}), **(metadata or {})}
     pixel_size_um = pixel_size_um if pixel_size_um is not None else attrs.get("pixel_size_um")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from lumicare_ij import care, cli, training
+from lumicare_ij import care, cli
 from lumicare_ij.io import write_stack
 
 from .care import synth
@@ -36,8 +36,7 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("user-errors")
     synth.write_dataset(root / "data", n_stacks=2, shape=SHAPE)
     npz = root / "train.npz"
-    training.prepare_training_data(root / "data", "denoise", "short", "long", npz, preset="quick",
-                                   patch_size=(8, 16, 16), n_patches_per_image=4, seed=0, progress=False)
+    synth.prepare_tiny(root / "data", npz)
     care.train(npz, root / "model", epochs=1, progress=False, **TINY)
 
     bad = root / "bad"

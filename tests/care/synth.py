@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from lumicare_ij import training
 from lumicare_ij.io import write_stack
 
 
@@ -65,3 +66,10 @@ def write_dataset(root, n_stacks=3, shape=(16, 64, 64), short_photons=4.0, long_
                         metadata={"exposure_s": 0.5, "binning": b}, pixel_size_um=pixel_size_um * b,
                         z_step_um=z_step_um)
     return truths
+
+
+def prepare_tiny(data_dir, npz, seed=0, overwrite=False) -> dict:
+    """The tests' small denoise training file (short -> long, 8x16x16 patches, 4 per augmented stack)."""
+    return training.prepare_training_data(data_dir, "denoise", "short", "long", npz, preset="quick",
+                                          patch_size=(8, 16, 16), n_patches_per_image=4, seed=seed,
+                                          overwrite=overwrite, progress=False)

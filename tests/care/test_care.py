@@ -22,8 +22,7 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("care")
     synth.write_dataset(root / "data", n_stacks=2, shape=SHAPE)
     npz = root / "train.npz"
-    training.prepare_training_data(root / "data", "denoise", "short", "long", npz, preset="quick",
-                                   patch_size=(8, 16, 16), n_patches_per_image=4, seed=0, progress=False)
+    synth.prepare_tiny(root / "data", npz)
     return root, npz
 
 
@@ -122,8 +121,7 @@ def test_resume_refuses_other_data_of_the_same_name_and_size(tmp_path, data):
     """Re-running prepare with another seed writes a file of the same path and byte size: refuse it."""
     root, _ = data
     npz = tmp_path / "train.npz"
-    prepare = dict(preset="quick", patch_size=(8, 16, 16), n_patches_per_image=4, progress=False)
-    training.prepare_training_data(root / "data", "denoise", "short", "long", npz, seed=0, **prepare)
+    synth.prepare_tiny(root / "data", npz, seed=0)
     model_dir = tmp_path / "model"
     with pytest.raises(KeyboardInterrupt):
         care.train(npz, model_dir, epochs=3, progress=False, callbacks=[_InterruptAfterEpoch(1)], **TINY)
@@ -131,8 +129,7 @@ def test_resume_refuses_other_data_of_the_same_name_and_size(tmp_path, data):
     recorded = training.read_training_record(npz)["npz_sha256"]
     assert care.read_model_record(model_dir)["data"]["npz_sha256"] == recorded
 
-    training.prepare_training_data(root / "data", "denoise", "short", "long", npz, seed=1, overwrite=True,
-                                   **prepare)
+    synth.prepare_tiny(root / "data", npz, seed=1, overwrite=True)
     assert npz.stat().st_size == size  # what the old size check compared
     assert training.read_training_record(npz)["npz_sha256"] != recorded
     with pytest.raises(ModelError, match="not the training data .* was trained on") as err:
