@@ -41,7 +41,7 @@ from .io import TIFF_SUFFIXES, list_stacks, read_stack, write_stack
 from .presets import Preset, care_config_kwargs, get_preset
 from .provenance import file_sha256, package_versions
 from .shapes import parse_sizes
-from .training import TRAINING_PERCENTILES, check_split, read_training_record, to_json
+from .training import TRAINING_PERCENTILES, check_split, read_training_record, to_json, training_record_path
 
 __all__ = ["PREDICT_PERCENTILES", "RECORD_NAME", "ModelError", "tensorboard_available", "train",
            "load_model", "read_model_record", "predict", "restore_files"]
@@ -347,7 +347,7 @@ def _npz_identity(npz: Path, data_record: dict | None) -> str:
     sha = file_sha256(npz)
     recorded = (data_record or {}).get("npz_sha256")
     if recorded and recorded != sha:
-        raise ModelError(f"{npz} is not the file its record {npz.with_suffix('.json').name} describes (its content "
+        raise ModelError(f"{npz} is not the file its record {training_record_path(npz).name} describes (its content "
                          "changed after 'lumicare prepare' wrote them). Run 'lumicare prepare' again to write "
                          "both anew.")
     return sha
