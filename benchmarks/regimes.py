@@ -108,9 +108,9 @@ def run_regime(regime: str, work: Path, *, n_train: int = 4, n_test: int = 2, sh
 
     ``overrides`` are preset fields for training (e.g. ``train_epochs=4``);
     ``n_patches_per_image`` and ``patch_size`` go to the preparation.
-    ``train_seed`` seeds Python, NumPy and TensorFlow before training
-    (``keras.utils.set_random_seed``: initial weights and batch order), so a
-    run repeats on the same machine and software; None leaves them unseeded.
+    ``train_seed`` is :func:`lumicare_ij.care.train`'s ``seed`` (initial
+    weights and batch order), so a run repeats on the same machine and
+    software; None lets training draw one.
     """
     from lumicare_ij import care, evaluation, training
 
@@ -133,10 +133,8 @@ def run_regime(regime: str, work: Path, *, n_train: int = 4, n_test: int = 2, sh
     seconds["prepare"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    if train_seed is not None:
-        import keras
-        keras.utils.set_random_seed(int(train_seed))
-    model_record = care.train(work / "train.npz", work / "model", preset, progress=progress, **overrides)
+    model_record = care.train(work / "train.npz", work / "model", preset, progress=progress, seed=train_seed,
+                              **overrides)
     seconds["train"] = time.perf_counter() - t0
     seconds["train_epochs_only"] = sum(e["seconds"] for e in model_record["history"])
 

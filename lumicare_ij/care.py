@@ -144,7 +144,7 @@ def _check_data(npz: Path, unet_n_depth: int, validation_split: float):
 
 def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | None = None,
           resume: bool = False, overwrite: bool = False, progress: bool = True,
-          callbacks=None, **overrides) -> dict:
+          callbacks=None, seed: int | None = None, **overrides) -> dict:
     """Train a 3D CARE network (csbdeep) on a training file; resumable.
 
     Parameters
@@ -170,6 +170,16 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         Show a progress bar with epoch, loss and validation loss.
     callbacks : list of keras.callbacks.Callback, optional
         Extra Keras callbacks (run after this module's).
+    seed : int, optional
+        Seeds weight initialisation, the validation split's order and the
+        batch order (Python, NumPy and TensorFlow, by
+        ``keras.utils.set_random_seed``). None: a random seed is drawn. Either
+        way it is recorded (``seed`` in the model record), so any run can be
+        repeated; a resumed run continues with the recorded seed, offset by
+        the epochs done. Same seed, same data: same batches and initial
+        weights; on a CPU the trained weights still differ slightly between
+        runs, because TensorFlow's multi-threaded sums do not add in a fixed
+        order (docs/training-and-restoration.md, "Seeds").
     **overrides
         Preset fields (e.g. ``train_steps_per_epoch=50``, ``unet_n_first=16``).
 
@@ -240,12 +250,18 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     patch, n_train, n_val = _check_data(npz, int(depth), float(split))
     if not resume:
         npz_sha256 = _npz_identity(npz, data_record)
+        seed = _check_seed(seed)
+    else:
+        seed = _check_seed(existing.get("seed")) + initial_epoch if seed is None else _check_seed(seed)
     # The record states the patch size actually trained on, whatever the preset said.
     settings = get_preset(settings, **{**overrides, "patch_size": patch})
 
     from csbdeep.io import load_training_data
     from csbdeep.models import CARE, Config
+    from csbdeep.utils.tf import keras_import
 
+    # Before anything random: csbdeep shuffles with NumPy, Keras initialises weights with its seed generator.
+    keras_import("utils").set_random_seed(seed)
     (X, Y), (X_val, Y_val), axes = load_training_data(str(npz), validation_split=settings.validation_split,
                                                       verbose=False)
     tensorboard = tensorboard_available()
@@ -260,6 +276,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         model.config.train_epochs = settings.train_epochs
         record = existing
         record.setdefault("resumed_at_epochs", []).append(initial_epoch)
+        record.setdefault("resumed_with_seeds", []).append(seed)
     else:
         if overwrite:
             _clear_model_folder(model_dir)
@@ -270,6 +287,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         with _quiet():
             model = CARE(config, name=model_dir.name, basedir=str(model_dir.parent))
         record = _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard)
+        record["seed"] = seed
     # Keep config.json's epoch count in step with the record (it changes when a resume trains longer).
     atomic_write_text(model_dir / "config.json", to_json(vars(model.config)), overwrite=True)
 
@@ -375,6 +393,15 @@ def _clear_model_folder(model_dir: Path) -> None:
     for name in ("config.json", _WEIGHTS_BEST, _WEIGHTS_LAST, "weights_now.h5", _OPTIMIZER_LAST, RECORD_NAME):
         with contextlib.suppress(FileNotFoundError):
             (model_dir / name).unlink()
+
+
+def _check_seed(seed) -> int:
+    """A usable seed: the given whole number, or a fresh random one when None."""
+    if seed is None:
+        return int.from_bytes(os.urandom(4), "little") >> 1
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
+        raise ModelError(f"seed must be a whole number from 0 to {2**31 - 1}; got {seed!r}")
+    return int(seed)
 
 
 def _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard) -> dict:

@@ -239,8 +239,20 @@ def _add_train(sub) -> None:
     p.add_argument("--model", required=True, type=Path, help="model folder to create")
     p.add_argument("--resume", action="store_true", help="continue an interrupted training from its last epoch")
     p.add_argument("--force", action="store_true", help="replace an existing model folder")
+    p.add_argument("--seed", type=_seed,
+                   help="seed of initial weights and batch order (recorded in lumicare.json) [a random one]")
     _add_preset_overrides(p, training=True)
     p.set_defaults(run=_run_train)
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {2**31 - 1}, got {text!r}")
+    return value
 
 
 def _run_train(args) -> int:
@@ -252,14 +264,15 @@ def _run_train(args) -> int:
                  "unet_n_first": args.first_filters}
     try:
         record = train(args.data, args.model, args.preset, epochs=args.epochs, resume=args.resume,
-                       overwrite=args.force, **overrides)
+                       overwrite=args.force, seed=args.seed, **overrides)
     except KeyboardInterrupt:
         print(f"lumicare: training interrupted; finished epochs are saved in {args.model}. Continue with:\n"
               f"  lumicare train --data {args.data} --model {args.model} --resume", file=sys.stderr)
         return 130
     last = (record.get("history") or [{}])[-1]
     print(f"Trained {args.model}: {record['epochs_done']} epochs in {record.get('training_seconds', 0):.0f} s, "
-          f"final val_loss {last.get('val_loss', float('nan')):.4g}, best {record.get('best_val_loss', float('nan')):.4g}")
+          f"final val_loss {last.get('val_loss', float('nan')):.4g}, best {record.get('best_val_loss', float('nan')):.4g}, "
+          f"seed {record.get('seed')}")
     return 0
 
 
@@ -303,6 +316,11 @@ def _run_predict(args) -> int:
     return 0
 
 
+# evaluation.READOUT_CHOICES, spelled out so that building the parser need not import evaluation's
+# dependencies (NumPy, xarray: about a second); tests/test_cli.py checks that the two agree.
+_READOUT_CHOICES = ("mask_mae", "nuclear_pearson", "mito_morphology", "objects")
+
+
 def _add_evaluate(sub) -> None:
     p = sub.add_parser(
         "evaluate", help="measure restorations against references (the paper's readouts + PSNR/SSIM)",
@@ -318,6 +336,9 @@ def _add_evaluate(sub) -> None:
                                particles >= 5 px, Pearson's R of raw pixels under it
               mito_morphology  Figure 2b: max projection, rolling ball 5, Default threshold,
                                particles >= 20 px, mean circularity and aspect ratio
+              objects          per plane, Figure 1's segmentation of both images: reference
+                               objects that one object merges or several split, spurious
+                               and missed objects (give --labels to tell touching ones apart)
             PSNR, SSIM and NRMSE are always computed (after CARE's normalization).
             Writes metrics.csv, metrics.json and summary.txt into --out.
             """),
@@ -327,8 +348,11 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--restored", required=True, type=Path, help="restored stacks")
     p.add_argument("--raw", type=Path, help="the raw inputs, to compare with the restorations")
     p.add_argument("--baseline", type=Path, help="a second reference acquisition (technical noise)")
-    p.add_argument("--readout", action="append", choices=("mask_mae", "nuclear_pearson", "mito_morphology"),
-                   help="paper readout(s) to compute [mask_mae]; repeat for several")
+    p.add_argument("--readout", action="append", choices=_READOUT_CHOICES,
+                   help="readout(s) to compute [mask_mae]; repeat for several")
+    p.add_argument("--labels", type=Path,
+                   help="object labels of the reference stacks, same names (a simulation's labels/): "
+                        "the objects readout then keeps touching objects apart")
     p.add_argument("--engine", choices=("numpy", "imagej"), default="numpy",
                    help="who computes the Fiji steps: numpy (identical results) or the real ImageJ [numpy]")
     p.add_argument("--out", required=True, type=Path, help="folder for metrics.csv/json and summary.txt")
@@ -345,7 +369,8 @@ def _run_evaluate(args) -> int:
     compare["restored"] = args.restored
     if args.baseline:
         compare["technical noise"] = args.baseline
-    rows = evaluate_folders(args.reference, compare, tuple(args.readout or ("mask_mae",)), engine=args.engine)
+    rows = evaluate_folders(args.reference, compare, tuple(args.readout or ("mask_mae",)), labels_dir=args.labels,
+                            engine=args.engine)
     paths = write_results(rows, args.out, overwrite=args.force)
     print(format_table(summarize(rows)))
     print(f"Per-stack results: {paths['csv']}")
@@ -361,7 +386,8 @@ def _add_demo(sub) -> None:
                     "acquisitions). Takes a few minutes on 2 CPU cores.")
     p.add_argument("--out", type=Path, default=Path("lumicare-demo"), help="output folder [lumicare-demo]")
     p.add_argument("--epochs", type=positive_int, help="override the quick preset's epochs")
-    p.add_argument("--seed", type=int, default=0, help="random seed [0]")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="seed of the simulation, the training patches and the training [0]")
     p.add_argument("--force", action="store_true", help="redo the demo in an existing output folder")
     p.set_defaults(run=_run_demo)
 

@@ -28,15 +28,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analysis
+from . import analysis, objects
 from . import io as lio
 from .errors import InputNotFoundError, UserInputError
 
 #: Readouts of the paper by specimen (the one each figure used).
 READOUTS = {"cytoplasmic": "mask_mae", "h2b": "nuclear_pearson", "tomm20": "mito_morphology"}
+#: Everything ``readouts`` may name: the paper's readouts and the object counts.
+READOUT_CHOICES = ("mask_mae", "nuclear_pearson", "mito_morphology", "objects")
+#: Particle size limit of the segmentation the object counts use (Figure 1's, px).
+OBJECTS_MIN_SIZE_PX = 100
 #: Whether a larger value of each metric is better (for summaries and verdicts).
 HIGHER_IS_BETTER = {"mask_mae": False, "nuclear_pearson": True, "psnr": True, "ssim": True, "nrmse": False,
-                    "mean_circularity": None, "mean_aspect_ratio": None}
+                    "mean_circularity": None, "mean_aspect_ratio": None, "merged": False, "split": False,
+                    "spurious": False, "missed": False, "n_objects": None, "n_reference_objects": None}
 
 
 def image_quality(test, reference) -> dict:
@@ -56,8 +61,12 @@ def image_quality(test, reference) -> dict:
     }
 
 
-def paper_readout(readout: str, test, reference, *, engine: str = "numpy") -> dict:
-    """One of the paper's readouts of ``test`` against ``reference``, as a dict of numbers."""
+def paper_readout(readout: str, test, reference, *, labels=None, engine: str = "numpy") -> dict:
+    """One readout of ``test`` against ``reference`` (see :data:`READOUT_CHOICES`), as a dict of numbers.
+
+    ``labels`` (the reference's object labels, e.g. a simulation's) are used
+    by the ``objects`` readout only.
+    """
     if readout == "mask_mae":
         value = analysis.mask_mae_between(reference, test, engine=engine)
         return {"mask_mae": float(value), "mask_mae_source": value.source}
@@ -68,10 +77,31 @@ def paper_readout(readout: str, test, reference, *, engine: str = "numpy") -> di
         result = analysis.mito_morphology(test, engine=engine)
         return {"mean_circularity": result.mean_circularity, "mean_aspect_ratio": result.mean_aspect_ratio,
                 "n_particles": result.n_particles}
-    raise UserInputError(f"unknown readout {readout!r}; choose one of {sorted(set(READOUTS.values()))}")
+    if readout == "objects":
+        return object_counts(test, reference, labels, engine=engine)
+    raise UserInputError(f"unknown readout {readout!r}; choose one of {', '.join(READOUT_CHOICES)}")
 
 
-def evaluate_stack(test, reference, readouts=("mask_mae",), *, engine: str = "numpy") -> dict:
+def object_counts(test, reference, labels=None, *, engine: str = "numpy") -> dict:
+    """Merged, split, spurious and missed objects of ``test``, plane by plane (:mod:`lumicare_ij.objects`).
+
+    Both images are segmented as in Figure 1 (16-bit, Mean dark threshold of
+    each plane, particles >= :data:`OBJECTS_MIN_SIZE_PX`), the segmentation a
+    Fiji user applies to a restoration. The reference's objects are its
+    segmentation, split by ``labels`` where given (a simulation's object
+    labels: touching nuclei stay two objects, so a restoration that joins
+    them counts as merging). Counts are summed over the planes.
+    """
+    test_mask = analysis.cell_mask(test, OBJECTS_MIN_SIZE_PX, engine=engine) > 0
+    ref_mask = analysis.cell_mask(reference, OBJECTS_MIN_SIZE_PX, engine=engine) > 0
+    if labels is not None and np.shape(labels) != ref_mask.shape:
+        raise lio.StackError(f"object labels of shape {np.shape(labels)} do not fit the reference "
+                             f"{ref_mask.shape}; give the labels of the same stacks.")
+    return objects.match_objects(test_mask, objects.reference_objects(ref_mask, labels),
+                                 min_size_px=OBJECTS_MIN_SIZE_PX)
+
+
+def evaluate_stack(test, reference, readouts=("mask_mae",), *, labels=None, engine: str = "numpy") -> dict:
     """All metrics of one test stack against its reference."""
     test = np.asarray(test)
     reference = np.asarray(reference)
@@ -80,12 +110,12 @@ def evaluate_stack(test, reference, readouts=("mask_mae",), *, engine: str = "nu
                              "compare restorations with references of the same size.")
     row = image_quality(test, reference)
     for readout in readouts:
-        row.update(paper_readout(readout, test, reference, engine=engine))
+        row.update(paper_readout(readout, test, reference, labels=labels, engine=engine))
     return row
 
 
-def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, engine: str = "numpy",
-                     progress: bool = True) -> list[dict]:
+def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, labels_dir=None,
+                     engine: str = "numpy", progress: bool = True) -> list[dict]:
     """Evaluate several folders of stacks against a reference folder, matching file names.
 
     Parameters
@@ -96,6 +126,11 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, en
         ``{label: folder}``, e.g. ``{"raw": data/lum_0.5s, "restored": out/,
         "technical noise": data/lum_60s_rep2}``. Each folder must hold a file
         for every reference it is compared with (same name).
+    readouts : tuple of str
+        Any of :data:`READOUT_CHOICES`.
+    labels_dir : path, optional
+        Object labels of the reference stacks, same names (a simulation's
+        ``labels/``), for the ``objects`` readout.
 
     Returns
     -------
@@ -107,6 +142,10 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, en
     refs = lio.list_stacks(reference_dir)
     if not refs:
         raise InputNotFoundError(f"no .tif files in the reference folder {reference_dir}")
+    unknown = [r for r in readouts if r not in READOUT_CHOICES]
+    if unknown:
+        raise UserInputError(f"unknown readout {unknown[0]!r}; choose from {', '.join(READOUT_CHOICES)}")
+    label_files = _label_files(labels_dir, refs) if labels_dir is not None else {}
     jobs = []
     for label, folder in compare.items():
         folder = Path(folder)
@@ -120,10 +159,27 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, en
     rows = []
     for label, ref, test in tqdm(jobs, desc="evaluate", unit="stack", disable=not progress):
         reference = lio.read_array(ref)
+        labels = lio.read_array(label_files[ref.stem]) if ref.stem in label_files else None
         row = {"stack": ref.stem, "kind": label}
-        row.update(evaluate_stack(lio.read_array(test), reference, readouts, engine=engine))
+        row.update(evaluate_stack(lio.read_array(test), reference, readouts, labels=labels, engine=engine))
         rows.append(row)
     return rows
+
+
+def _label_files(labels_dir, refs) -> dict:
+    """``{stem: path}`` of the label image of every reference stack; one missing is an error."""
+    labels_dir = Path(labels_dir)
+    if not labels_dir.is_dir():
+        raise InputNotFoundError(f"labels folder {labels_dir} does not exist; give the folder of the "
+                                 "reference stacks' object labels (a simulation's labels/).")
+    files = {}
+    for ref in refs:
+        path = _find_partner(labels_dir, ref.stem)
+        if path is None:
+            raise InputNotFoundError(f"{labels_dir} has no labels for {ref.name}; every reference stack "
+                                     "needs a label image of the same name.")
+        files[ref.stem] = path
+    return files
 
 
 def _find_partner(folder: Path, stem: str) -> Path | None:

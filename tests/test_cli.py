@@ -23,6 +23,13 @@ def test_help_lists_commands_and_explains():
     assert "EMCCD" in sim.stdout and "--specimen" in sim.stdout and "example:" in sim.stdout
 
 
+def test_evaluate_offers_every_readout_of_evaluation():
+    from lumicare_ij import cli, evaluation
+
+    assert cli._READOUT_CHOICES == evaluation.READOUT_CHOICES
+    assert "objects" in run("evaluate", "--help").stdout
+
+
 def test_simulate_writes_dataset_and_prints_summary(tmp_path, capsys):
     out = tmp_path / "data"
     assert cli.main(["simulate", "--specimen", "h2b", "--small", "--stacks", "2", "--size", "8,48,48",

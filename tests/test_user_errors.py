@@ -57,6 +57,7 @@ def files(tmp_path_factory):
     (bad / "restored").mkdir()
     for name in ("cell00.tif", "cell01.tif"):
         truncated_stack(bad / "restored" / name, n_planes=8)
+        write_stack(bad / "labels" / name, np.zeros((4, 32, 32), np.uint16))
     return root
 
 
@@ -95,6 +96,10 @@ CASES = {
                                        "--learning-rate", "-1"], "train_learning_rate must be > 0"),
     "train: validation split of 2": (["train", "--data", "{root}/train.npz", "--model", "{root}/m",
                                       "--validation-split", "2"], "validation_split"),
+    "train: negative seed": (["train", "--data", "{root}/train.npz", "--model", "{root}/m", "--seed", "-3"],
+                             "whole number from 0"),
+    "train: seed that is not a number": (["train", "--data", "{root}/train.npz", "--model", "{root}/m",
+                                          "--seed", "one"], "whole number from 0"),
     "predict: not a .tif": (["predict", "--model", "{root}/model", "{root}/bad/notes.txt", "--out", "{root}/o"],
                             "not a .tif stack"),
     "predict: output would replace the input": (
@@ -119,6 +124,15 @@ CASES = {
                                    "--out", "{root}/e"], "has no stack named like"),
     "evaluate: truncated restoration": (["evaluate", "--reference", "{root}/data/long", "--restored",
                                          "{root}/bad/restored", "--out", "{root}/e"], "truncated"),
+    "evaluate: no labels folder": (["evaluate", "--reference", "{root}/data/long", "--restored", "{root}/data/short",
+                                    "--readout", "objects", "--labels", "{root}/missing", "--out", "{root}/e"],
+                                   "labels folder"),
+    "evaluate: labels missing for a stack": (["evaluate", "--reference", "{root}/data/long", "--restored",
+                                              "{root}/data/short", "--readout", "objects", "--labels",
+                                              "{root}/bad/nonempty", "--out", "{root}/e"], "has no labels for"),
+    "evaluate: labels of another size": (["evaluate", "--reference", "{root}/data/long", "--restored",
+                                          "{root}/data/short", "--readout", "objects", "--labels",
+                                          "{root}/bad/labels", "--out", "{root}/e"], "do not fit"),
     "export: not a model": (["export", "--model", "{root}/bad/not_a_model", "--format", "csbdeep-fiji",
                              "--out", "{root}/m.zip"], "config.json"),
     "export: --out is a folder": (["export", "--model", "{root}/model", "--format", "bioimageio",

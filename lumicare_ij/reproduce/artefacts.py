@@ -16,7 +16,9 @@ for the raw input and for the restoration, against the ground truth:
   less than :data:`MIN_OVERLAP` of its voxels lie inside the ground truth's
   mask (it is present in the image, absent from the ground truth); a ground
   truth object is **missed** when less than :data:`MIN_OVERLAP` of its
-  voxels lie inside the image's mask.
+  voxels lie inside the image's mask. Ground-truth objects that one image
+  object covers together are **merged**, those that two or more image
+  objects share are **split** (:mod:`lumicare_ij.objects`).
 - **Uncertainty**: a probabilistic CARE network predicts, per pixel, a
   Laplace distribution; its scale map (``<stack>_scale.tif``) is shown beside
   each restoration, so that confident and doubtful regions can be told apart.
@@ -25,62 +27,44 @@ for the raw input and for the restoration, against the ground truth:
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
-
-from .. import analysis
+from .. import analysis, objects
 from ..errors import UserInputError
 
 #: An object counts as present in the other image when at least this fraction of it is covered.
-MIN_OVERLAP = 0.2
+MIN_OVERLAP = objects.MIN_OVERLAP
+#: Each readout's Analyze Particles lower size limit (px), as :func:`object_mask` segments.
+PARTICLE_MIN_PX = {"mask_mae": 100, "nuclear_pearson": 5, "mito_morphology": 20}
 
 
 def object_mask(readout: str, image, *, engine: str = "numpy") -> np.ndarray:
     """The experiment's segmentation of one image (bool), as its readout uses it."""
     image = np.asarray(image)
     if readout == "mask_mae":
-        return analysis.cell_mask(image, engine=engine) > 0
+        return analysis.cell_mask(image, PARTICLE_MIN_PX[readout], engine=engine) > 0
     if readout == "nuclear_pearson":
-        return analysis.nuclear_mask(image, engine=engine) > 0
+        return analysis.nuclear_mask(image, PARTICLE_MIN_PX[readout], engine=engine) > 0
     if readout == "mito_morphology":
-        return analysis.mito_morphology(image, engine=engine).mask > 0
+        return analysis.mito_morphology(image, min_size_px=PARTICLE_MIN_PX[readout], engine=engine).mask > 0
     raise UserInputError(f"unknown readout {readout!r}")
 
 
-def _label(mask: np.ndarray):
-    return ndimage.label(mask, structure=np.ones((3, 3), bool))
+def compare_objects(test_mask, reference_objects, min_overlap: float = MIN_OVERLAP, *,
+                    min_size_px: float = 1) -> dict:
+    """Objects of ``test_mask`` against the ground truth's, plane by plane.
 
-
-def _unmatched(labels: np.ndarray, n: int, other: np.ndarray, min_overlap: float) -> int:
-    if n == 0:
-        return 0
-    index = np.arange(1, n + 1)
-    sizes = ndimage.sum_labels(np.ones_like(labels, dtype=np.int64), labels, index)
-    covered = ndimage.sum_labels(other.astype(np.int64), labels, index)
-    return int(np.count_nonzero(covered < min_overlap * sizes))
-
-
-def compare_objects(test_mask, reference_mask, min_overlap: float = MIN_OVERLAP) -> dict:
-    """Objects of ``test_mask`` absent from ``reference_mask`` (spurious) and the reverse (missed).
+    ``reference_objects`` is the ground truth's mask (bool) or its object
+    labels restricted to that mask (touching objects kept apart); reference
+    objects smaller than ``min_size_px`` in a plane are not counted there
+    (:data:`PARTICLE_MIN_PX`: the segmentation's own particle limit).
 
     Returns
     -------
     dict
         ``n_objects`` (in the test image), ``n_reference_objects``,
-        ``spurious``, ``missed``.
+        ``merged``, ``split``, ``spurious``, ``missed``
+        (:func:`lumicare_ij.objects.match_objects`).
     """
-    test = np.asarray(test_mask, bool)
-    ref = np.asarray(reference_mask, bool)
-    if test.shape != ref.shape:
-        raise UserInputError(f"mask shapes differ: {test.shape} vs {ref.shape}")
-    if test.ndim == 3:
-        planes = [compare_objects(t, r, min_overlap) for t, r in zip(test, ref)]
-        return {k: int(sum(p[k] for p in planes)) for k in planes[0]} if planes else \
-            {"n_objects": 0, "n_reference_objects": 0, "spurious": 0, "missed": 0}
-    test_labels, n_test = _label(test)
-    ref_labels, n_ref = _label(ref)
-    return {"n_objects": int(n_test), "n_reference_objects": int(n_ref),
-            "spurious": _unmatched(test_labels, n_test, ref, min_overlap),
-            "missed": _unmatched(ref_labels, n_ref, test, min_overlap)}
+    return objects.match_objects(test_mask, reference_objects, min_overlap=min_overlap, min_size_px=min_size_px)
 
 
 def overlay(test_mask, reference_mask) -> np.ndarray:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io as lio
+from .. import objects
 from . import artefacts as art
 from . import measure
 from .settings import Settings
@@ -368,6 +369,14 @@ def _in_planes(mask: np.ndarray, planes):
     return mask if planes is None or mask.ndim == 2 else mask[planes]
 
 
+def _reference_objects(ref_mask: np.ndarray, labels_path: Path, planes) -> np.ndarray:
+    """The ground truth's objects in the measured planes (its mask, split by the simulation's labels)."""
+    if not labels_path.is_file():
+        return ref_mask
+    labels = lio.read_array(labels_path)
+    return objects.reference_objects(ref_mask, _in_planes(labels, planes) if ref_mask.ndim == 3 else None)
+
+
 def _raw_at_reference_size(raw: np.ndarray, ref_shape) -> np.ndarray:
     from .. import ijops
 
@@ -418,6 +427,7 @@ def run_experiment(exp: Experiment, ctx: Context) -> dict:
         # Figures 1 and 2a: the ground truth's in-focus planes (measure.focus_planes); 2b: the projection.
         planes = measure.focus_planes(reference) if exp.readout != "mito_morphology" else None
         ref_mask = _in_planes(art.object_mask(exp.readout, reference, engine=engine), planes)
+        ref_objects = _reference_objects(ref_mask, ctx.data.test_dir / "labels" / f"{stack}.tif", planes)
         if exp.readout == "mito_morphology":
             morphology_rows.append({"stack": stack, "phenotype": phenotype, "kind": "ground truth",
                                     **measure.morphology_features(reference, engine=engine)})
@@ -432,7 +442,7 @@ def run_experiment(exp: Experiment, ctx: Context) -> dict:
                 row = measure.readout_values(exp.readout, image, reference, engine=engine, planes=planes)
                 rows.append({"stack": stack, "arm": arm.key, "kind": kind, "phenotype": phenotype, **row})
                 counts = art.compare_objects(_in_planes(art.object_mask(exp.readout, image, engine=engine), planes),
-                                             ref_mask)
+                                             ref_objects, min_size_px=art.PARTICLE_MIN_PX[exp.readout])
                 artefact_rows.append({"stack": stack, "arm": arm.key, "kind": kind, **counts})
                 if exp.readout == "mito_morphology":
                     morphology_rows.append({"stack": stack, "phenotype": phenotype, "kind": kind, "arm": arm.key,
@@ -444,8 +454,7 @@ def run_experiment(exp: Experiment, ctx: Context) -> dict:
     else:
         metrics.insert(1, f"{exp.readout}_all_planes")
     summary = measure.summarize_rows(rows, metrics)
-    artefact_summary = measure.summarize_rows(artefact_rows, ("spurious", "missed", "n_objects",
-                                                              "n_reference_objects"))
+    artefact_summary = measure.summarize_rows(artefact_rows, objects.OBJECT_COUNTS)
     separation = _separation(morphology_rows) if exp.readout == "mito_morphology" else None
     timings["measure"] = time.perf_counter() - t0
 

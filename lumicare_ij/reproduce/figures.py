@@ -287,7 +287,8 @@ def _artefacts(exp, results, ctx, path: Path) -> dict:
             else:
                 ax.axis("off")
         c = counts.get((stack, arm.key, "restored"), {})
-        axes[r, 0].set_ylabel(f"{label}\n{stack}\nspurious {c.get('spurious', '-')}, missed {c.get('missed', '-')}",
+        axes[r, 0].set_ylabel(f"{label}\n{stack}\nmerged {c.get('merged', '-')}, split {c.get('split', '-')}\n"
+                              f"spurious {c.get('spurious', '-')}, missed {c.get('missed', '-')}",
                               fontsize=7)
     fig.suptitle(f"{exp.figure}: artefact check (magenta: only in restoration, green: only in ground truth)",
                  fontsize=9)
@@ -298,4 +299,6 @@ def _artefacts(exp, results, ctx, path: Path) -> dict:
     return {"file": f"figures/{path.name}", "title": "Artefact check",
             "caption": f"Spurious: objects of the restoration with less than {art.MIN_OVERLAP:.0%} of their pixels "
                        f"inside the ground truth's mask; missed: ground-truth objects with less than "
-                       f"{art.MIN_OVERLAP:.0%} inside the restoration's mask (2D objects counted plane by plane over the in-focus planes and summed; mitochondria: the projection). {note}"}
+                       f"{art.MIN_OVERLAP:.0%} inside the restoration's mask; merged: ground-truth objects "
+                       f"that one object of the restoration covers together (each by at least {art.MIN_OVERLAP:.0%}); "
+                       f"split: ground-truth objects that two or more objects of the restoration cover so (2D objects counted plane by plane over the in-focus planes and summed; mitochondria: the projection). {note}"}

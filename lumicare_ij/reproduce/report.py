@@ -127,10 +127,11 @@ def _artefact_table(results: dict) -> str:
     for arm, kinds in results["artefacts"]["summary"].items():
         for kind, values in kinds.items():
             get = (lambda k: values.get(k, {}).get("mean", math.nan))
-            rows.append([labels.get(arm, arm), kind, get("spurious"), get("missed"), get("n_objects"),
-                         get("n_reference_objects")])
-    return _table(["test input", "image", "spurious objects / image", "missed objects / image",
-                   "objects / image", "ground-truth objects / image"], rows, numeric_from=2)
+            rows.append([labels.get(arm, arm), kind, get("merged"), get("split"), get("spurious"), get("missed"),
+                         get("n_objects"), get("n_reference_objects")])
+    return _table(["test input", "image", "merged ground-truth objects / image", "split ground-truth objects / image",
+                   "spurious objects / image", "missed objects / image", "objects / image",
+                   "ground-truth objects / image"], rows, numeric_from=2)
 
 
 def _worse_planes_table(results: dict) -> str:

@@ -208,7 +208,14 @@ _LUM_EXPOSURES = (
     lum(0.5), lum(1), lum(2), lum(5), lum(5, repeat=2), lum(10),
 )
 
-#: The paper's three specimens (Online Methods; table "Microscope parameters").
+_H2B_CHANNELS = (
+    Channel("luminescence", "H2B-NanoLuc", NANOLUC_NM, bright_photons_per_s=3.0),
+    Channel("fluorescence", "H2B-eGFP", GREEN_FILTER_NM, bright_photons_per_s=2500.0,
+            background_photons_per_s=20.0),
+)
+
+#: The paper's three specimens (Online Methods; table "Microscope parameters") and a dense
+#: variant of h2b that stresses restorations where nuclei touch.
 SPECIMENS: dict[str, SpecimenProtocol] = {
     "cytoplasmic": SpecimenProtocol(
         name="cytoplasmic",
@@ -233,12 +240,24 @@ SPECIMENS: dict[str, SpecimenProtocol] = {
         description="Nuclei co-transfected with H2B-NanoLuc and H2B-eGFP: textured chromatin, "
                     "a few mitotic figures, some cells expressing only one reporter; 20x NA 0.8.",
         objective="20x_NA0.8",
-        channels=(
-            Channel("luminescence", "H2B-NanoLuc", NANOLUC_NM, bright_photons_per_s=3.0),
-            Channel("fluorescence", "H2B-eGFP", GREEN_FILTER_NM, bright_photons_per_s=2500.0,
-                    background_photons_per_s=20.0),
-        ),
+        channels=_H2B_CHANNELS,
         conditions=_LUM_EXPOSURES + (fluo(FLUORESCENCE_EXPOSURE_S),),
+        shape_zyx=(16, 512, 512), n_stacks=14,
+        small_shape_zyx=(16, 128, 128), small_n_stacks=4,
+        labels_of="nucleus",
+    ),
+    "h2b_dense": SpecimenProtocol(
+        name="h2b_dense",
+        description="A confluent H2B-NanoLuc/H2B-eGFP culture (not a paper specimen): touching and "
+                    "overlapping nuclei at several heights under out-of-focus haze from cells above "
+                    "and below; same optics and photon budget as h2b; 20x NA 0.8.",
+        objective="20x_NA0.8",
+        channels=_H2B_CHANNELS,
+        conditions=_LUM_EXPOSURES + (
+            fluo(FLUORESCENCE_EXPOSURE_S),
+            # For the upsample regime's held-out inputs (benchmarks/seeds.py).
+            lum(0.5, binning=4, binning_kind="software", derived_from="lum_0.5s"),
+        ),
         shape_zyx=(16, 512, 512), n_stacks=14,
         small_shape_zyx=(16, 128, 128), small_n_stacks=4,
         labels_of="nucleus",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from ..errors import UserInputError
 from . import shapes
@@ -162,7 +163,7 @@ def h2b_nuclei(shape_zyx, pixel_size_um: float, z_step_um: float, rng: np.random
                nucleus_half_height_um=(2.2, 3.2), glass_z_um: float = 1.2, mitotic_fraction: float = 0.04,
                expression_probabilities=(0.7, 0.15, 0.15), luminescence_median: float = 0.7,
                expression_sigma: float = 0.45, channel_ratio_sigma: float = 0.35,
-               chromatin_contrast: float = 0.3):
+               chromatin_contrast: float = 0.3, min_gap_factor: float = 1.1, height_spread_um: float = 0.4):
     """Nuclei of cells co-transfected with H2B-NanoLuc and H2B-eGFP.
 
     Nuclei are ellipsoids (lateral semi-axes from ``nucleus_semi_axes_um``,
@@ -177,6 +178,11 @@ def h2b_nuclei(shape_zyx, pixel_size_um: float, z_step_um: float, rng: np.random
     varying by ``channel_ratio_sigma``), and a cell expresses both, only
     NanoLuc or only eGFP with ``expression_probabilities``.
 
+    ``min_gap_factor`` spaces the nuclei (centres at least that many times
+    the sum of their radii apart: 1.1 leaves a gap, below 1 they touch and
+    overlap); each nucleus sits up to ``height_spread_um`` higher than the
+    lowest ones.
+
     Returns
     -------
     maps : {"luminescence": ..., "fluorescence": ...} relative brightness, float32
@@ -189,7 +195,7 @@ def h2b_nuclei(shape_zyx, pixel_size_um: float, z_step_um: float, rng: np.random
     n_nuclei = max(1, rng.poisson(nuclei_per_mm2 * area_mm2))
     axes_um = np.sort(rng.uniform(*nucleus_semi_axes_um, (n_nuclei, 2)), axis=1)[:, ::-1]
     axes_um[:, 1] = np.maximum(axes_um[:, 1], axes_um[:, 0] / 1.5)  # aspect ratio at most 1.5
-    placed = shapes.place_disks(axes_um[:, 0] / pixel_size_um, (ny, nx), rng, min_gap_factor=1.1,
+    placed = shapes.place_disks(axes_um[:, 0] / pixel_size_um, (ny, nx), rng, min_gap_factor=min_gap_factor,
                                 margin_px=0.5 * axes_um[:, 0].max() / pixel_size_um)
     n = len(placed)
     n_mitotic = rng.binomial(n, mitotic_fraction)
@@ -237,7 +243,7 @@ def h2b_nuclei(shape_zyx, pixel_size_um: float, z_step_um: float, rng: np.random
             continue
         a_um, b_um = axes_um[i]
         c_um = rng.uniform(*nucleus_half_height_um)
-        center = ((glass_z_um + c_um + rng.uniform(0, 0.4)) / z_step_um - 0.5, cy, cx)
+        center = ((glass_z_um + c_um + rng.uniform(0, height_spread_um)) / z_step_um - 0.5, cy, cx)
         nucleoli = []
         for _ in range(rng.integers(1, 4)):
             r_frac, theta = rng.uniform(0, 0.45), rng.uniform(0, 2 * np.pi)
@@ -264,6 +270,45 @@ def h2b_nuclei(shape_zyx, pixel_size_um: float, z_step_um: float, rng: np.random
     info = {"n_nuclei": n, "n_mitotic": len(mitotic), "n_both": int((kind == 0).sum()),
             "n_luminescence_only": int((kind == 1).sum()), "n_fluorescence_only": int((kind == 2).sum())}
     return {"luminescence": lum, "fluorescence": fluo}, labels, info
+
+
+def dense_h2b_nuclei(shape_zyx, pixel_size_um: float, z_step_um: float, rng: np.random.Generator, *,
+                     nuclei_per_mm2: float = 7000.0, min_gap_factor: float = 0.7, height_spread_um: float = 2.5,
+                     haze_fraction: float = 0.15, haze_sigma_um: float = 6.0, **h2b_options):
+    """A confluent H2B culture: touching, overlapping nuclei under out-of-focus haze.
+
+    The nuclei of :func:`h2b_nuclei`, packed about twelve times as densely
+    (``nuclei_per_mm2``; centres down to ``min_gap_factor`` times the sum of
+    their radii apart, so neighbours touch and overlap), at heights that
+    differ by up to ``height_spread_um`` (cells piled in a crowded dish).
+    Cells of layers above and below the stack add haze: another layer of
+    nuclei, too far out of focus to show shape, blurred laterally by
+    ``haze_sigma_um`` and scaled to ``haze_fraction`` of the in-focus
+    nuclei's mean brightness, strongest in the top and bottom planes, fading
+    linearly to half of that in the middle plane. The haze belongs to no
+    object (label 0).
+
+    This is the specimen on which a network that blurs fills the gaps
+    between nuclei with signal, so that thresholded masks merge neighbours:
+    a test case the sparse :func:`h2b_nuclei` does not give.
+    """
+    maps, labels, info = h2b_nuclei(shape_zyx, pixel_size_um, z_step_um, rng, nuclei_per_mm2=nuclei_per_mm2,
+                                    min_gap_factor=min_gap_factor, height_spread_um=height_spread_um,
+                                    **h2b_options)
+    # The haze layer: an independent crowd of nuclei, summed through the stack (defocus hides their planes).
+    layer, _, _ = h2b_nuclei(shape_zyx, pixel_size_um, z_step_um, rng, nuclei_per_mm2=nuclei_per_mm2,
+                             min_gap_factor=min_gap_factor, **h2b_options)
+    nz = shape_zyx[0]
+    # Strongest next to the layers above and below, half of it in the middle plane.
+    z_weight = 0.5 + 0.5 * np.abs(np.linspace(-1.0, 1.0, nz, dtype=np.float32)) if nz > 1 else np.ones(1, np.float32)
+    for channel, image in maps.items():
+        inside = image[labels > 0]
+        level = float(inside.mean()) if inside.size else 1.0
+        blurred = ndi.gaussian_filter(layer[channel].sum(axis=0), haze_sigma_um / pixel_size_um, mode="reflect")
+        blurred *= np.float32(haze_fraction * level / max(float(blurred.mean()), 1e-12))
+        image += z_weight[:, None, None] * blurred[None]
+    info.update(haze_fraction=haze_fraction, haze_sigma_um=haze_sigma_um, min_gap_factor=min_gap_factor)
+    return maps, labels, info
 
 
 # --------------------------------------------------------------------------
@@ -415,6 +460,7 @@ def _render_tubes(points: np.ndarray, shape_zyx, pixel_size_um: float, z_step_um
 GENERATORS = {
     "cytoplasmic": cytoplasmic_cells,
     "h2b": h2b_nuclei,
+    "h2b_dense": dense_h2b_nuclei,
     "tomm20": tomm20_mitochondria,
 }
 

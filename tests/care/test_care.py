@@ -117,6 +117,37 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_path, data):
         care.train(npz, model_dir, resume=True, epochs=5, unet_n_first=8)
 
 
+def _initial_weights_and_first_loss(npz, model_dir, seed):
+    """The weights the first step starts from and the first epoch's loss, training with ``seed``."""
+    from keras.callbacks import Callback
+
+    class Initial(Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = [w.copy() for w in self.model.get_weights()]
+
+    initial = Initial()
+    record = care.train(npz, model_dir, epochs=1, progress=False, seed=seed, callbacks=[initial], **TINY)
+    return record, initial.weights, record["history"][0]["loss"]
+
+
+def test_seed_sets_initial_weights_and_batches_and_is_recorded(tmp_path, data):
+    _, npz = data
+    a, init_a, loss_a = _initial_weights_and_first_loss(npz, tmp_path / "a", 11)
+    b, init_b, loss_b = _initial_weights_and_first_loss(npz, tmp_path / "b", 11)
+    c, init_c, loss_c = _initial_weights_and_first_loss(npz, tmp_path / "c", 12)
+    assert a["seed"] == b["seed"] == 11 and c["seed"] == 12
+    assert all(np.array_equal(x, y) for x, y in zip(init_a, init_b))
+    assert not all(np.array_equal(x, y) for x, y in zip(init_a, init_c))
+    # Same initial weights and the same batches: the first epoch's loss agrees to float32 summation order.
+    assert loss_a == pytest.approx(loss_b, rel=1e-4)
+    assert loss_a != pytest.approx(loss_c, rel=1e-4)
+    # No seed: one is drawn and recorded, so the run can be repeated.
+    d = care.train(npz, tmp_path / "d", epochs=1, progress=False, **TINY)
+    assert isinstance(d["seed"], int) and 0 <= d["seed"] < 2**31
+    with pytest.raises(ModelError, match="seed must be a whole number"):
+        care.train(npz, tmp_path / "e", epochs=1, progress=False, seed=-1, **TINY)
+
+
 def test_resume_refuses_other_data_of_the_same_name_and_size(tmp_path, data):
     """Re-running prepare with another seed writes a file of the same path and byte size: refuse it."""
     root, _ = data

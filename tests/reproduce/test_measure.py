@@ -53,7 +53,7 @@ def test_compare_objects_counts_spurious_and_missed():
     test[6:16, 6:16] = True     # overlaps the first
     test[25:35, 25:35] = True   # spurious
     counts = artefacts.compare_objects(test, ref)
-    assert counts == {"n_objects": 2, "n_reference_objects": 2, "spurious": 1, "missed": 1}
+    assert counts == {"n_objects": 2, "n_reference_objects": 2, "merged": 0, "split": 0, "spurious": 1, "missed": 1}
     assert artefacts.compare_objects(ref, ref)["spurious"] == 0
 
 
@@ -63,7 +63,7 @@ def test_compare_objects_counts_stacks_plane_by_plane():
     test = ref.copy()
     test[1, 12:18, 12:18] = True
     counts = artefacts.compare_objects(test, ref)
-    assert counts == {"n_objects": 4, "n_reference_objects": 3, "spurious": 1, "missed": 0}
+    assert counts == {"n_objects": 4, "n_reference_objects": 3, "merged": 0, "split": 0, "spurious": 1, "missed": 0}
 
 
 def test_overlay_colours():
