@@ -124,6 +124,7 @@ def test_demo_runs_end_to_end_and_refuses_to_overwrite(tmp_path, capsys):
     assert cli.main(["demo", "--out", str(out), "--epochs", "1"]) == 0
     printed = capsys.readouterr().out
     assert "restored" in printed and "raw 0.5 s" in printed and "nuclear_pearson" in printed
+    assert "merged" in printed and "split" in printed
     assert len(list((out / "restored").glob("*.tif"))) == 2
     assert json.loads((out / "metrics.json").read_text())["summary"]
     assert cli.main(["demo", "--out", str(out), "--epochs", "1"]) == 2

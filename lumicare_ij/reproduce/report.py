@@ -214,6 +214,14 @@ def _settings_table(results: dict) -> str:
     return _table(["setting", "value"], rows, numeric_from=99)
 
 
+def run_time_table(seconds: dict) -> str:
+    """Each step's time and the experiment's total (the runner's wall time ``"total"``, not added again)."""
+    steps = {k: v for k, v in seconds.items() if k != "total"}
+    total = seconds.get("total", sum(steps.values()))
+    return _table(["step", "time"], [[k, seconds_text(v)] for k, v in steps.items()]
+                  + [["total", seconds_text(total)]], numeric_from=99)
+
+
 def experiment_section(results: dict, exp_dir: Path, rel_dir: str) -> str:
     parts = [f'<h2 id="exp-{esc(results["id"])}">{esc(results["id"])} &mdash; {esc(results["title"])} '
              f'<span class="small">({esc(results["figure"])})</span></h2>',
@@ -233,9 +241,7 @@ def experiment_section(results: dict, exp_dir: Path, rel_dir: str) -> str:
     parts.append(_morphology_tables(results))
     parts.append("<h3>Networks</h3>" + _networks_table(results))
     parts.append("<h3>Settings</h3>" + _settings_table(results))
-    t = results.get("seconds", {})
-    parts.append("<h3>Run time</h3>" + _table(["step", "time"], [[k, seconds_text(v)] for k, v in t.items()]
-                                            + [["total", seconds_text(sum(t.values()))]], numeric_from=99))
+    parts.append("<h3>Run time</h3>" + run_time_table(results.get("seconds", {})))
     parts.append(f'<p class="small">Files: <a href="{esc(rel_dir)}/metrics.csv">metrics.csv</a>, '
                  f'<a href="{esc(rel_dir)}/results.json">results.json</a>, '
                  f'<a href="{esc(rel_dir)}/artefacts.csv">artefacts.csv</a>, restored stacks (TIFF) in '

@@ -76,3 +76,12 @@ def test_report_lists_worse_planes_per_stack(tiny_run):
             assert html.count(f"<td>{e['stack']}</td>") >= 1
     combined = json.loads((out / "metrics.json").read_text())
     assert set(combined["planes_worse_than_raw"]) == {"1c", "2a"}
+
+
+def test_run_time_table_counts_the_total_once():
+    from lumicare_ij.reproduce import report
+
+    html = report.run_time_table({"train": 60.0, "measure": 30.0, "total": 95.0})
+    assert html.count(">total<") == 1 and "1m 35s" in html
+    assert "3m 05s" not in html   # 60 + 30 + 95, the total counted twice
+    assert "1m 30s" in report.run_time_table({"train": 60.0, "measure": 30.0})   # no total: the sum
