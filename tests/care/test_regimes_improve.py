@@ -10,12 +10,9 @@ prediction step leaves the restoration no better than the input, and these
 tests fail. docs/results.md has the full-scale numbers.
 """
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "regimes.py"
+from ..benchmark_modules import load_benchmark
 
 # CI scale: 2 training stacks and 1 held-out stack of 16x128x128 per specimen; 160 training steps
 # of the quick network per regime, seeded (225 s wall, 131 CPU-s for all four on 2 shared CPU cores).
@@ -39,16 +36,9 @@ READOUT_CHECKS = {
 }
 
 
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("lumicare_regimes_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def regimes():
-    return _load_benchmark()
+    return load_benchmark("regimes")
 
 
 @pytest.fixture(scope="module")
