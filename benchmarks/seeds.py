@@ -53,8 +53,8 @@ REGIMES = {
 READOUTS = ("nuclear_pearson", "mask_mae", "objects")
 #: Columns of the table: key, name, True if higher is better.
 COLUMNS = (("psnr", "PSNR (dB)", True), ("nuclear_pearson", "nuclear Pearson", True),
-           ("mask_mae", "mask MAE", False), ("merged", "merged nuclei / stack", False),
-           ("split", "split nuclei / stack", False))
+           ("mask_mae", "mask MAE", False), ("merged", "merged nucleus-planes / stack", False),
+           ("split", "split nucleus-planes / stack", False))
 #: csbdeep used directly: the settings of the issue's comparison (about the quick preset's CPU time).
 CSBDEEP_DIRECT = {"patch_size": (16, 48, 48), "n_patches_per_image": 64, "probabilistic": True,
                   "unet_n_depth": 2, "unet_n_first": 16, "train_batch_size": 8, "train_steps_per_epoch": 30,

@@ -171,15 +171,16 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     callbacks : list of keras.callbacks.Callback, optional
         Extra Keras callbacks (run after this module's).
     seed : int, optional
-        Seeds weight initialisation, the validation split's order and the
-        batch order (Python, NumPy and TensorFlow, by
-        ``keras.utils.set_random_seed``). None: a random seed is drawn. Either
+        Seeds weight initialisation and the batch order (Python's, NumPy's
+        global and TensorFlow's generators, by ``keras.utils.set_random_seed``,
+        which also reseeds them for the calling process; csbdeep's validation
+        split is the last patches, not random). None: a random seed is drawn. Either
         way it is recorded (``seed`` in the model record), so any run can be
         repeated; a resumed run continues with the recorded seed, offset by
         the epochs done. Same seed, same data: same batches and initial
-        weights; on a CPU the trained weights still differ slightly between
-        runs, because TensorFlow's multi-threaded sums do not add in a fixed
-        order (docs/training-and-restoration.md, "Seeds").
+        weights; the trained weights may still differ slightly with another
+        thread count or CPU, because TensorFlow's multi-threaded sums need not
+        add in a fixed order (docs/training-and-restoration.md, "Seeds").
     **overrides
         Preset fields (e.g. ``train_steps_per_epoch=50``, ``unet_n_first=16``).
 
@@ -277,6 +278,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         record = existing
         record.setdefault("resumed_at_epochs", []).append(initial_epoch)
         record.setdefault("resumed_with_seeds", []).append(seed)
+        record.setdefault("seed", seed - initial_epoch)  # models trained before seeds were recorded
     else:
         if overwrite:
             _clear_model_folder(model_dir)

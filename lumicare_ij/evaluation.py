@@ -174,7 +174,9 @@ def _label_files(labels_dir, refs) -> dict:
                                  "reference stacks' object labels (a simulation's labels/).")
     files = {}
     for ref in refs:
-        path = _find_partner(labels_dir, ref.stem)
+        # The exact name only: a prefix match could take cell10's labels for cell1.
+        path = next((labels_dir / f"{ref.stem}{suffix}" for suffix in lio.TIFF_SUFFIXES
+                     if (labels_dir / f"{ref.stem}{suffix}").is_file()), None)
         if path is None:
             raise InputNotFoundError(f"{labels_dir} has no labels for {ref.name}; every reference stack "
                                      "needs a label image of the same name.")

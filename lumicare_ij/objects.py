@@ -81,8 +81,8 @@ def match_objects(test_mask, reference, *, min_size_px: float = 1, min_overlap: 
     test_mask : (Y, X) or (Z, Y, X) bool array
         The segmentation of the image being judged.
     reference : array of the same shape
-        Integer labels (0 background; a bool or 0/255 mask is labelled into
-        its 8-connected components per plane).
+        Integer labels (0 background; a mask, bool or 0/1 or 0/255, is
+        labelled into its 8-connected components per plane).
     min_size_px : float
         Reference objects smaller than this in a plane are not counted there
         (set it to the segmentation's particle size limit, so that the thin
@@ -100,7 +100,8 @@ def match_objects(test_mask, reference, *, min_size_px: float = 1, min_overlap: 
     if test.shape != ref.shape:
         raise UserInputError(f"the segmentation ({test.shape}) and the reference objects ({ref.shape}) "
                              "differ in shape; give reference labels of the same stack.")
-    if ref.dtype == bool or (ref.dtype == np.uint8 and set(np.unique(ref).tolist()) <= {0, 255}):
+    if ref.dtype == bool or set(np.unique(ref).tolist()) <= {0, 1, 255}:
+        # A mask (bool, 0/1 or 0/255): its components are the objects, not one object "1".
         ref = label_planes(ref > 0)
     if not (0 < min_overlap <= 1):
         raise UserInputError(f"min_overlap must be in (0, 1]; got {min_overlap!r}")

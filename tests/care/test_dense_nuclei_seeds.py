@@ -8,8 +8,10 @@ run it, once per seed. In every run the restoration must beat the raw input
 on PSNR, nuclear Pearson and mask MAE, and its Mean-threshold masks must
 merge or split no more nuclei than a second 60 s acquisition's masks do,
 plus :data:`MARGIN_NUCLEI_PER_STACK`. A network that fills the gaps between
-nuclei with signal (what the earlier quick preset did in some runs) fails
-the merge check although its PSNR and Pearson look fine.
+nuclei with signal fails the merge check although its PSNR and Pearson look
+fine (the failure reported on other data; not reproduced by this simulation,
+where every measured setting stays about 12 nucleus-planes above the 60 s
+acquisition).
 """
 
 
@@ -18,8 +20,9 @@ import pytest
 from ..benchmark_modules import load_benchmark
 
 SEEDS = (0, 1, 2)
-#: Merged + split nuclei per held-out stack (of about 200) allowed beyond the second 60 s
-#: acquisition's: measured 10-14 for these seeds (docs/results.md, "Dense nuclei over seeds").
+#: Merged + split nucleus-planes per held-out stack (counted per plane, summed over 16 planes; about
+#: 200 reference nucleus-planes) allowed beyond the second 60 s acquisition's: measured 10-14 for
+#: these seeds (docs/results.md, "Dense nuclei over seeds").
 MARGIN_NUCLEI_PER_STACK = 20
 
 
