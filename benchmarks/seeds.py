@@ -40,6 +40,7 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 from machine import describe  # noqa: E402  (benchmarks/ is not a package)
+from regimes import _upsampled_inputs  # noqa: E402
 
 SPECIMEN = "h2b_dense"
 REFERENCE, NOISE = "lum_60s", "lum_60s_rep2"
@@ -69,8 +70,8 @@ def simulate(root: Path, n_train: int, n_test: int, seed: int) -> tuple[Path, Pa
     for split, n, s in (("train", n_train, seed), ("test", n_test, seed + 1000)):
         folder = root / "data" / split
         manifest = folder / "manifest.json"
-        if not (manifest.is_file() and (json.loads(manifest.read_text()).get("n_stacks"),
-                                        json.loads(manifest.read_text()).get("seed")) == (n, s)):
+        done = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        if (done.get("n_stacks"), done.get("seed")) != (n, s):
             simulate_dataset(SPECIMEN, folder, n_stacks=n, small=True, seed=s, overwrite=True, progress=False)
         folders.append(folder)
     return folders[0], folders[1]
@@ -125,22 +126,16 @@ def train_csbdeep(regime: str, train_dir: Path, work: Path, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def restore_csbdeep(regime: str, test_dir: Path, work: Path) -> Path:
+def restore_csbdeep(inputs: Path, work: Path) -> Path:
     from csbdeep.models import CARE
 
-    from lumicare_ij import ijops
     from lumicare_ij import io as lio
 
-    spec = REGIMES[regime]
     model = CARE(None, "model", basedir=str(work))
     out = work / "restored"
     out.mkdir(exist_ok=True)
-    for f in lio.list_stacks(test_dir / spec["test_input"]):
-        x = lio.read_array(f)
-        if spec.get("bin_factor"):
-            k = spec["bin_factor"]
-            x = ijops.upsample_nearest(x, (x.shape[0], x.shape[1] * k, x.shape[2] * k))
-        lio.write_stack(out / f.name, model.predict(x, "ZYX").astype("float32"), overwrite=True)
+    for f in lio.list_stacks(inputs):
+        lio.write_stack(out / f.name, model.predict(lio.read_array(f), "ZYX").astype("float32"), overwrite=True)
     return out
 
 
@@ -157,19 +152,13 @@ def _binned_and_upsampled(train_dir: Path, condition: str, root: Path, k: int) -
     return name
 
 
-def _raw_at_reference_size(regime: str, test_dir: Path, work: Path) -> Path:
-    from lumicare_ij import ijops
-    from lumicare_ij import io as lio
-
+def _test_inputs(regime: str, test_dir: Path, root: Path) -> Path:
+    """The held-out inputs at the reference's size (binned ones upsampled without interpolation, once)."""
     spec = REGIMES[regime]
     if not spec.get("bin_factor"):
         return test_dir / spec["test_input"]
-    k, out = spec["bin_factor"], work / "raw_upsampled"
-    for f in lio.list_stacks(test_dir / spec["test_input"]):
-        x = lio.read_array(f)
-        lio.write_stack(out / f.name, ijops.upsample_nearest(x, (x.shape[0], x.shape[1] * k, x.shape[2] * k)),
-                        overwrite=True)
-    return out
+    return _upsampled_inputs(test_dir / spec["test_input"], root / "work" / regime / "raw_upsampled",
+                             spec["bin_factor"])
 
 
 def readouts(test_dir: Path, compare: dict) -> dict:
@@ -193,7 +182,7 @@ def run_one(regime: str, method: str, seed: int, root: Path, train_dir: Path, te
         restored = restore_lumicare(regime, test_dir, work)
     else:
         seconds = train_csbdeep(regime, train_dir, work, seed)
-        restored = restore_csbdeep(regime, test_dir, work)
+        restored = restore_csbdeep(_test_inputs(regime, test_dir, root), work)
     values = readouts(test_dir, {"restored": restored})["restored"]
     record = {"regime": regime, "method": method, "seed": seed, "preset": preset if method == "lumicare" else None,
               "train_seconds": seconds, "values": values}
@@ -244,7 +233,7 @@ def main(argv=None):
     train_dir, test_dir = simulate(args.out, args.n_train, args.n_test, args.data_seed)
     sections = []
     for regime in regimes:
-        baseline = readouts(test_dir, {"raw": _raw_at_reference_size(regime, test_dir, args.out / "work" / regime),
+        baseline = readouts(test_dir, {"raw": _test_inputs(regime, test_dir, args.out),
                                        "technical noise": test_dir / NOISE})
         runs = []
         for seed in seeds:

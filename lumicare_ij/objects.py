@@ -131,7 +131,7 @@ def _match_plane(test_labels: np.ndarray, ref_labels: np.ndarray, min_size_px: f
     counted = ref_size >= min_size_px
     inner = overlap[1:, 1:]
     # finds[t, r]: test object t covers at least min_overlap of reference object r.
-    finds = (inner >= min_overlap * ref_size[None, :]) & (inner > 0) & counted[None, :]
+    finds = (inner >= min_overlap * ref_size[None, :]) & counted[None, :]
     refs_per_test = finds.sum(axis=1)
     merged = finds[refs_per_test >= 2].any(axis=0)
     split = finds.sum(axis=0) >= 2

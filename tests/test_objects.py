@@ -75,7 +75,6 @@ def test_reference_objects_split_a_mask_by_labels_and_ignore_labels_of_another_s
     mask[:, 30:] = False
     out = objects.reference_objects(mask, ref)
     assert set(np.unique(out)) == {0, 7, 9} and not out[:, 30:].any()
-    assert objects.reference_objects(mask, ref[:, :10]) is not None
     assert objects.reference_objects(mask, ref[:, :10]).dtype == bool
 
 
