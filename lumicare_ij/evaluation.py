@@ -145,6 +145,9 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, la
     unknown = [r for r in readouts if r not in READOUT_CHOICES]
     if unknown:
         raise UserInputError(f"unknown readout {unknown[0]!r}; choose from {', '.join(READOUT_CHOICES)}")
+    if labels_dir is not None and "objects" not in readouts:
+        raise UserInputError("labels are used only by the 'objects' readout: add it (--readout objects) "
+                             "or leave out the labels")
     label_files = _label_files(labels_dir, refs) if labels_dir is not None else {}
     jobs = []
     for label, folder in compare.items():

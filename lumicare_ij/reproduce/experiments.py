@@ -328,7 +328,8 @@ def train_network(net: Network, ctx: Context, preset) -> dict:
         except care.ModelError:
             model_record = None
     if model_record is None:
-        model_record = care.train(npz, model_dir, preset, overwrite=True, progress=ctx.show_bars)
+        model_record = care.train(npz, model_dir, preset, overwrite=True, progress=ctx.show_bars,
+                                  seed=ctx.settings.seed)
     last = (model_record.get("history") or [{}])[-1]
     record = {"request": want, "key": net.key, "label": net.label, "regime": net.regime,
               "inputs": list(net.inputs), "target": net.target, "bin_factor": net.bin_factor,

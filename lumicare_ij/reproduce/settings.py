@@ -65,7 +65,8 @@ class Settings:
         Prediction tiles (Z, Y, X); the paper used (2, 2, 2).
     seed, test_seed : int
         Simulation seeds of the training and held-out data (different, so
-        restorations are of unseen specimens); ``seed`` also seeds patches.
+        restorations are of unseen specimens); ``seed`` also seeds patches
+        and training (weights, batch order: ``care.train(seed=)``).
     engine : {"numpy", "imagej"}
         Who computes the Fiji steps of the readouts.
     """
