@@ -1,44 +1,20 @@
-"""One line that says which machine a benchmark ran on: CPU model, cores, vector features, load.
+"""One line that says which machine a benchmark ran on (``lumicare_ij.hardware.describe``).
 
-Every benchmark prints it next to its table, because the machines this
-package is measured on differ (AMD EPYC with AVX2, Intel Xeon with AVX-512
-and AMX have both appeared), and a ratio means little without them.
+Every benchmark prints it next to its table. Kept as a module of its own so
+that the benchmarks import it the same way whether or not the package is
+installed.
 """
 
 from __future__ import annotations
 
-import os
-import platform
+import sys
+from pathlib import Path
 
-#: CPU flags (as /proc/cpuinfo names them) that decide how fast NumPy and TensorFlow run.
-FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16")
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-
-def cpu_model_and_flags() -> tuple[str, set[str]]:
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:  # not Linux: the model as platform knows it, features unknown
-        pass
-    return model, flags
-
-
-def describe() -> str:
-    """``"AMD EPYC, 2 cores, features avx2 fma (no avx512f ...), load 0.4; Python 3.11.7"``."""
-    model, flags = cpu_model_and_flags()
-    have = [f for f in FEATURES if f in flags]
-    lacking = [f for f in FEATURES if f not in flags]
-    features = (f"features {' '.join(have) or 'none of ' + ' '.join(FEATURES)}"
-                + (f" (no {' '.join(lacking)})" if have and lacking else "")) if flags else "features unknown"
-    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    return f"{model}, {os.cpu_count()} cores, {features}{load}; Python {platform.python_version()}"
-
+from lumicare_ij.hardware import FEATURES, cpu_model_and_flags, describe  # noqa: E402,F401
 
 if __name__ == "__main__":
     print(describe())

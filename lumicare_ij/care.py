@@ -38,6 +38,7 @@ import numpy as np
 from .atomic import atomic_write, atomic_write_text
 from .errors import InputNotFoundError, OutputExistsError, UserInputError
 from .io import TIFF_SUFFIXES, list_stacks, read_stack, write_stack
+from .precision import dtype_policy, float32_heads, model_precision, resolve as resolve_precision
 from .presets import Preset, care_config_kwargs, get_preset
 from .provenance import file_sha256, package_versions
 from .shapes import parse_sizes
@@ -144,7 +145,7 @@ def _check_data(npz: Path, unet_n_depth: int, validation_split: float):
 
 def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | None = None,
           resume: bool = False, overwrite: bool = False, progress: bool = True,
-          callbacks=None, seed: int | None = None, **overrides) -> dict:
+          callbacks=None, seed: int | None = None, precision: str | None = None, **overrides) -> dict:
     """Train a 3D CARE network (csbdeep) on a training file; resumable.
 
     Parameters
@@ -181,6 +182,11 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         weights; the trained weights may still differ slightly with another
         thread count or CPU, because TensorFlow's multi-threaded sums need not
         add in a fixed order (docs/training-and-restoration.md, "Seeds").
+    precision : {"float32", "bfloat16", "float16", "auto"}, optional
+        Arithmetic of training (:mod:`lumicare_ij.precision`): float32 (the
+        default, csbdeep's), or mixed precision with float32 weights,
+        optimizer state, output heads and losses. Recorded as ``precision``
+        (requested, used, why). A resumed run keeps the recorded precision.
     **overrides
         Preset fields (e.g. ``train_steps_per_epoch=50``, ``unet_n_first=16``).
 
@@ -230,6 +236,10 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
                              f"changed (got preset={preset!r} {', '.join(arch)}). Start a new model to change them.")
         settings = get_preset(Preset(**{**existing["preset"], "patch_size": tuple(existing["preset"]["patch_size"])}),
                               train_epochs=epochs)
+        precision_record = existing.get("precision") or resolve_precision("float32")
+        if precision is not None and resolve_precision(precision)["used"] != precision_record["used"]:
+            raise ModelError(f"{model_dir} was trained in {precision_record['used']}; resume continues in it "
+                             f"(got precision={precision!r}). Start a new model to change it.")
         _check_same_data(npz, existing, model_dir)
         initial_epoch = int(existing["epochs_done"])
         if initial_epoch >= settings.train_epochs:
@@ -244,6 +254,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         if overrides.get("patch_size") is not None:
             raise ModelError("patch_size is fixed when the training data are prepared ('lumicare prepare'); "
                              "it cannot be changed for training.")
+        precision_record = resolve_precision(precision)
         initial_epoch = 0
 
     depth = overrides.get("unet_n_depth") or settings.unet_n_depth
@@ -258,7 +269,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     settings = get_preset(settings, **{**overrides, "patch_size": patch})
 
     from csbdeep.io import load_training_data
-    from csbdeep.models import CARE, Config
+    from csbdeep.models import Config
     from csbdeep.utils.tf import keras_import
 
     # Before anything random: csbdeep shuffles with NumPy, Keras initialises weights with its seed generator.
@@ -267,8 +278,8 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
                                                       verbose=False)
     tensorboard = tensorboard_available()
     if resume:
+        model = _build_care(None, model_dir, precision_record["used"])
         with _quiet():
-            model = CARE(None, name=model_dir.name, basedir=str(model_dir.parent))
             if (model_dir / _WEIGHTS_LAST).is_file():
                 model.load_weights(_WEIGHTS_LAST)
             elif initial_epoch > 0:
@@ -286,10 +297,10 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
                         train_tensorboard=tensorboard,
                         # this module saves weights_last.h5 after every epoch instead of weights_now.h5
                         train_checkpoint_epoch=None, **care_config_kwargs(settings))
-        with _quiet():
-            model = CARE(config, name=model_dir.name, basedir=str(model_dir.parent))
+        model = _build_care(config, model_dir, precision_record["used"])
         record = _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard)
         record["seed"] = seed
+        record["precision"] = precision_record
     # Keep config.json's epoch count in step with the record (it changes when a resume trains longer).
     atomic_write_text(model_dir / "config.json", to_json(vars(model.config)), overwrite=True)
 
@@ -565,7 +576,17 @@ def _make_progress(total_epochs: int, initial_epoch: int, steps: int):
 # Loading and prediction
 # --------------------------------------------------------------------------
 
-def load_model(model_dir):
+def _build_care(config, model_dir: Path, precision: str = "float32"):
+    """csbdeep's CARE (new from ``config``, or loaded when None) computing in ``precision``, heads in float32."""
+    from csbdeep.models import CARE
+
+    with _quiet(), dtype_policy(precision):
+        model = CARE(config, name=model_dir.name, basedir=str(model_dir.parent))
+    float32_heads(model.keras_model)
+    return model
+
+
+def load_model(model_dir, precision: str = "float32"):
     """Load a trained CARE model folder.
 
     Parameters
@@ -573,6 +594,9 @@ def load_model(model_dir):
     model_dir : str or Path
         Folder with csbdeep's ``config.json`` and weights (``weights_best.h5``
         preferred, as csbdeep does).
+    precision : {"float32", "bfloat16", "float16", "auto"}
+        Arithmetic of its predictions (:mod:`lumicare_ij.precision`); the
+        weights are float32 whatever the model was trained in.
 
     Returns
     -------
@@ -601,18 +625,21 @@ def load_model(model_dir):
     if not weights:
         raise ModelError(f"{model_dir}: has no weights (*.h5); training stopped before its first epoch "
                          "finished. Train again (or resume).")
-    from csbdeep.models import CARE
-
+    used = resolve_precision(precision)["used"]
     try:
-        with _quiet():
-            return CARE(None, name=model_dir.name, basedir=str(model_dir.parent))
+        return _build_care(None, model_dir, used)
     except (ValueError, OSError) as err:
         raise ModelError(f"{model_dir}: cannot load the CARE model ({err}).") from None
 
 
-def _as_model(model):
+def _as_model(model, precision: str | None = None):
     if isinstance(model, (str, os.PathLike)):
-        return load_model(model)
+        return load_model(model, precision or "float32")
+    if precision is not None:
+        want, have = resolve_precision(precision)["used"], model_precision(model.keras_model)
+        if want != have:
+            raise UserInputError(f"the model was loaded to compute in {have}, not {want}; load it with "
+                                 f"load_model(folder, precision={precision!r}) or pass its folder.")
     return model
 
 
@@ -623,7 +650,8 @@ def _n_tiles(tiles, ndim: int):
                        example="2,2,2 or 'auto'" if ndim == 3 else "2,2 or 'auto'")
 
 
-def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_scale: bool = False):
+def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_scale: bool = False,
+            precision: str | None = None):
     """Restore one stack with a CARE model.
 
     Parameters
@@ -637,13 +665,18 @@ def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_
     tiles : None, "auto", or (z, y, x)
         None: one piece. (z, y, x): tiles per axis, e.g. (2, 2, 2) as the
         paper. "auto": start with one piece and double the tiles along the
-        largest axis while memory runs out. With any setting csbdeep itself
-        doubles tiles when TensorFlow runs out of (GPU) memory.
+        largest axis while memory runs out (a ``MemoryError`` or TensorFlow's
+        ``ResourceExhaustedError``). With any setting csbdeep itself doubles
+        tiles when TensorFlow runs out of (GPU) memory.
     normalization : (pmin, pmax) or None
         Input percentiles mapped to 0 and 1 before prediction and back after
         (default (2, 99.8), csbdeep's). None: the image is already normalised.
     return_scale : bool
         Also return the per-pixel scale (uncertainty) of a probabilistic model.
+    precision : {"float32", "bfloat16", "float16", "auto"}, optional
+        Arithmetic of the network (:mod:`lumicare_ij.precision`); applies when
+        ``model`` is a folder (default float32). A loaded model computes in the
+        precision it was loaded with; a different one given here is an error.
 
     Returns
     -------
@@ -657,9 +690,10 @@ def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_
     One call of csbdeep's ``CARE.predict`` (``predict_probabilistic`` with
     ``return_scale``); nothing else touches the pixels.
     """
+    import tensorflow as tf
     from csbdeep.data import NoNormalizer, PercentileNormalizer
 
-    model = _as_model(model)
+    model = _as_model(model, precision)
     array = np.asarray(image)
     ndim = model.config.n_dim
     if array.ndim != ndim:
@@ -682,7 +716,7 @@ def predict(model, image, tiles=None, normalization=PREDICT_PERCENTILES, return_
                 return prediction.mean().astype(np.float32, copy=False), \
                     prediction.scale().astype(np.float32, copy=False)
             return model.predict(array, axes, normalizer=normalizer, n_tiles=n_tiles).astype(np.float32, copy=False)
-        except MemoryError:
+        except (MemoryError, tf.errors.ResourceExhaustedError):
             if not auto:
                 raise
             n_tiles = _more_tiles(array.shape, n_tiles)
@@ -735,7 +769,7 @@ def _normalization_record(normalization) -> dict | None:
 
 def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = False, overwrite: bool = False,
                   progress: bool = True, normalization=PREDICT_PERCENTILES,
-                  upsample_factor: int | None = None) -> list[dict]:
+                  upsample_factor: int | None = None, precision: str = "float32") -> list[dict]:
     """Restore TIFF stacks with a trained model and write float32 ImageJ TIFFs.
 
     Parameters
@@ -764,11 +798,15 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
         which are upsampled without interpolation by this factor before
         restoration (and their pixel size divided by it). Default: the
         model's recorded bin factor; pass 1 for inputs already at full size.
+    precision : {"float32", "bfloat16", "float16", "auto"}
+        Arithmetic of the network (:mod:`lumicare_ij.precision`); recorded in
+        each output's provenance (requested, used, why).
 
     Returns
     -------
     list of dict
-        Per input: ``input``, ``output``, ``scale`` (path or None), ``shape``, ``seconds``.
+        Per input: ``input``, ``output``, ``scale`` (path or None), ``shape``, ``precision``
+        (requested, used, why), ``seconds``.
 
     Raises
     ------
@@ -823,7 +861,8 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
             raise ModelError("the Fiji plugin's mode restores the mean only; drop the scale output "
                              "(--scale) or use the csbdeep normalization.")
         tiles = "fiji"
-    model = load_model(model_dir)
+    precision_record = resolve_precision(precision)
+    model = load_model(model_dir, precision_record["used"])
     if save_scale and not model.config.probabilistic:
         raise ModelError(f"{model_dir} is not probabilistic; it predicts no scale (uncertainty).")
     versions = package_versions()
@@ -858,6 +897,7 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
             "tiles_zyx": list(_n_tiles(tiles, 3)) if tiles not in (None, "auto", "fiji") else tiles,
             "normalization": _normalization_record(normalization),
             "upsampled_xy": upsample_factor,
+            "precision": precision_record,
             "versions": versions,
         }
         meta = dict(stack.attrs.get("metadata") or {})
@@ -868,5 +908,6 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
             write_stack(scale_out, scale, metadata={**meta, "restoration": {**provenance, "output": "scale"}},
                         **common)
         results.append({"input": str(f), "output": str(out), "scale": str(scale_out) if scale is not None else None,
-                        "shape": list(mean.shape), "seconds": round(time.perf_counter() - t0, 3)})
+                        "shape": list(mean.shape), "precision": precision_record,
+                        "seconds": round(time.perf_counter() - t0, 3)})
     return results

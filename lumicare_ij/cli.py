@@ -241,8 +241,27 @@ def _add_train(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing model folder")
     p.add_argument("--seed", type=_seed,
                    help="seed of initial weights and batch order (recorded in lumicare.json) [a random one]")
+    _add_precision(p, "training")
     _add_preset_overrides(p, training=True)
     p.set_defaults(run=_run_train)
+
+
+# precision.PRECISION_CHOICES, spelled out so that building the parser stays light (tests/test_cli.py compares).
+_PRECISION_CHOICES = ("float32", "bfloat16", "float16", "auto")
+
+
+def _add_precision(p, what: str) -> None:
+    p.add_argument("--precision", choices=_PRECISION_CHOICES, default=None,
+                   help=f"arithmetic of {what}: float32 (csbdeep's), bfloat16 or float16 (mixed precision: "
+                        "16-bit layers, float32 weights and outputs), or auto (what this hardware runs "
+                        "natively: bfloat16 with AMX/AVX512-BF16 or a GPU of compute capability >= 8, "
+                        "float16 on older GPUs, else float32) [float32]")
+
+
+def _say_precision(record) -> None:
+    """One line when the precision is not plain float32: what was used and why."""
+    if record and record.get("requested") != "float32":
+        print(f"precision: {record['used']}" + (f" ({record['reason']})" if record.get("reason") else ""))
 
 
 def _seed(text: str) -> int:
@@ -264,7 +283,7 @@ def _run_train(args) -> int:
                  "unet_n_first": args.first_filters}
     try:
         record = train(args.data, args.model, args.preset, epochs=args.epochs, resume=args.resume,
-                       overwrite=args.force, seed=args.seed, **overrides)
+                       overwrite=args.force, seed=args.seed, precision=args.precision, **overrides)
     except KeyboardInterrupt:
         print(f"lumicare: training interrupted; finished epochs are saved in {args.model}. Continue with:\n"
               f"  lumicare train --data {args.data} --model {args.model} --resume", file=sys.stderr)
@@ -273,6 +292,7 @@ def _run_train(args) -> int:
     print(f"Trained {args.model}: {record['epochs_done']} epochs in {record.get('training_seconds', 0):.0f} s, "
           f"final val_loss {last.get('val_loss', float('nan')):.4g}, best {record.get('best_val_loss', float('nan')):.4g}, "
           f"seed {record.get('seed')}")
+    _say_precision(record.get("precision"))
     return 0
 
 
@@ -302,6 +322,7 @@ def _add_predict(sub) -> None:
     p.add_argument("--scale", action="store_true",
                    help="probabilistic models: also write the uncertainty (scale) as <name>_scale.tif")
     p.add_argument("--normalize", choices=("csbdeep", "fiji"), default="csbdeep", help="see above [csbdeep]")
+    _add_precision(p, "prediction")
     p.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
     p.set_defaults(run=_run_predict)
 
@@ -311,8 +332,10 @@ def _run_predict(args) -> int:
 
     normalization = "fiji" if args.normalize == "fiji" else PREDICT_PERCENTILES
     results = restore_files(args.model, args.inputs, args.out, tiles=args.tiles, save_scale=args.scale,
-                            overwrite=args.force, normalization=normalization)
+                            overwrite=args.force, normalization=normalization,
+                            precision=args.precision or "float32")
     print(f"Restored {len(results)} stack(s) into {args.out}/")
+    _say_precision(results[0]["precision"] if results else None)
     return 0
 
 

@@ -30,6 +30,14 @@ def test_evaluate_offers_every_readout_of_evaluation():
     assert "objects" in run("evaluate", "--help").stdout
 
 
+def test_train_and_predict_offer_every_precision():
+    from lumicare_ij import cli, precision
+
+    assert cli._PRECISION_CHOICES == precision.PRECISION_CHOICES
+    for command in ("train", "predict"):
+        assert "--precision {float32,bfloat16,float16,auto}" in run(command, "--help").stdout
+
+
 def test_simulate_writes_dataset_and_prints_summary(tmp_path, capsys):
     out = tmp_path / "data"
     assert cli.main(["simulate", "--specimen", "h2b", "--small", "--stacks", "2", "--size", "8,48,48",

@@ -115,6 +115,8 @@ CASES = {
         ["predict", "--model", "{root}/model", "{root}/bad/twochannels.tif", "--out", "{root}/o"], "restores"),
     "predict: damaged TIFF": (["predict", "--model", "{root}/model", "{root}/bad/garbage.tif", "--out", "{root}/o"],
                               "TIFF"),
+    "predict: float16 without a GPU": (["predict", "--model", "{root}/model", "{root}/data/short", "--out",
+                                        "{root}/o16", "--precision", "float16"], "float16 runs only on a GPU"),
     "predict: RGB image": (["predict", "--model", "{root}/model", "{root}/bad/rgb.tif", "--out", "{root}/o"], "RGB"),
     "predict: bad --tiles": (["predict", "--model", "{root}/model", "{root}/data/short", "--out", "{root}/o",
                               "--tiles", "2,2"], "3 whole numbers"),

@@ -16,6 +16,12 @@ from lumicare_ij import training
 from lumicare_ij.io import write_stack
 
 
+#: The CARE tests' stack shape and a network small enough to train in seconds (quality: test_quality.py);
+#: probabilistic, to test the mean and scale outputs.
+SHAPE = (8, 32, 32)
+TINY = dict(unet_n_first=4, train_steps_per_epoch=2, train_batch_size=4, probabilistic=True)
+
+
 def blobs(shape=(16, 64, 64), n_blobs=6, sigma=(1.5, 4.0, 4.0), seed=0) -> np.ndarray:
     """Noise-free specimen: Gaussian-smoothed random points, max 1, background 0.02."""
     rng = np.random.default_rng(seed)

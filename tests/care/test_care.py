@@ -11,19 +11,7 @@ from lumicare_ij.io import read_stack, write_stack
 
 from . import synth
 
-SHAPE = (8, 32, 32)
-# A network small enough to train in seconds; quality is tested in test_quality.py.
-# probabilistic on (the quick preset is not) to test mean and scale outputs.
-TINY = dict(unet_n_first=4, train_steps_per_epoch=2, train_batch_size=4, probabilistic=True)
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("care")
-    synth.write_dataset(root / "data", n_stacks=2, shape=SHAPE)
-    npz = root / "train.npz"
-    synth.prepare_tiny(root / "data", npz)
-    return root, npz
+SHAPE, TINY = synth.SHAPE, synth.TINY
 
 
 @pytest.fixture(scope="module")

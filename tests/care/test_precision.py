@@ -1,0 +1,98 @@
+"""Precision of training and prediction: auto's choice, mixed-precision runs, bf16 against float32."""
+
+import h5py
+import numpy as np
+import pytest
+
+from lumicare_ij import care, precision
+from lumicare_ij.care import ModelError
+from lumicare_ij.errors import UserInputError
+from lumicare_ij.io import read_stack
+
+from . import synth
+
+TINY = synth.TINY
+
+
+@pytest.mark.parametrize("flags, gpus, expected", [
+    ({"avx2", "fma"}, [], "float32"),                       # AMD EPYC / older Xeon: bf16 would be emulated
+    ({"avx2", "avx512f"}, [], "float32"),                   # AVX-512 without its BF16 extension
+    ({"avx512f", "avx512_bf16"}, [], "bfloat16"),           # Cooper Lake, Zen 4
+    ({"avx512f", "amx_tile", "amx_bf16"}, [], "bfloat16"),  # Sapphire Rapids
+    ({"avx2"}, [{"name": "H100", "compute_capability": (9, 0)}], "bfloat16"),
+    ({"avx2"}, [{"name": "V100", "compute_capability": (7, 0)}], "float16"),
+    ({"amx_bf16"}, [{"name": "P100", "compute_capability": (6, 0)}], "float32"),  # the GPU computes, not the CPU
+])
+def test_auto_picks_what_the_hardware_runs_natively(flags, gpus, expected):
+    chosen = precision.resolve("auto", cpu_flags=flags, gpu_list=gpus)
+    assert chosen["requested"] == "auto" and chosen["used"] == expected
+    assert chosen["reason"]  # says why, in words
+
+
+def test_explicit_choices_are_kept_and_emulation_is_said():
+    assert precision.resolve(None) == {"requested": "float32", "used": "float32", "reason": None}
+    emulated = precision.resolve("bfloat16", cpu_flags={"avx2"}, gpu_list=[])
+    assert emulated["used"] == "bfloat16" and "not native" in emulated["reason"]
+    assert precision.resolve("bfloat16", cpu_flags={"amx_bf16"}, gpu_list=[])["reason"] is None
+    with pytest.raises(UserInputError, match="float16 runs only on a GPU"):
+        precision.resolve("float16", cpu_flags={"avx2"}, gpu_list=[])
+    assert precision.resolve("float16", gpu_list=[{"name": "T4", "compute_capability": (7, 5)}])["reason"] is None
+    with pytest.raises(UserInputError, match="choose from float32, bfloat16, float16, auto"):
+        precision.resolve("fp8")
+
+
+@pytest.fixture(scope="module")
+def bf16_model(data):
+    root, npz = data
+    record = care.train(npz, root / "models" / "bf16", epochs=2, progress=False, seed=1, precision="bfloat16",
+                        **TINY)
+    return root / "models" / "bf16", record
+
+
+def test_mixed_precision_training_keeps_float32_weights_heads_and_losses(bf16_model):
+    model_dir, record = bf16_model
+    assert record["precision"]["used"] == "bfloat16" and record["status"] == "finished"
+    assert all(np.isfinite([h["loss"], h["val_loss"]]).all() for h in record["history"])
+    with h5py.File(model_dir / "weights_best.h5", "r") as f:
+        dtypes = set()
+        f.visititems(lambda name, obj: dtypes.add(obj.dtype) if isinstance(obj, h5py.Dataset) else None)
+    assert dtypes == {np.dtype("float32")}  # the same files a float32 run writes: exports stay float32
+    model = care.load_model(model_dir, precision="bfloat16")
+    heads = precision.float32_heads(model.keras_model)
+    assert heads and all(layer.compute_dtype == "float32" for layer in model.keras_model.layers[-len(heads):])
+    assert model.keras_model.layers[1].compute_dtype == "bfloat16"
+    assert precision.model_precision(model.keras_model) == "bfloat16"
+
+
+def test_resume_keeps_the_recorded_precision(bf16_model, data, tmp_path):
+    root, npz = data
+    model_dir = tmp_path / "m"
+    care.train(npz, model_dir, epochs=1, progress=False, seed=2, precision="bfloat16", **TINY)
+    with pytest.raises(ModelError, match="trained in bfloat16"):
+        care.train(npz, model_dir, epochs=2, resume=True, progress=False, precision="float32")
+    record = care.train(npz, model_dir, epochs=2, resume=True, progress=False)
+    assert record["epochs_done"] == 2 and record["precision"]["used"] == "bfloat16"
+
+
+def _psnr_db(test, reference) -> float:
+    data_range = float(reference.max() - reference.min())
+    return 10 * np.log10(data_range ** 2 / float(np.mean((test - reference) ** 2)))
+
+
+def test_bf16_prediction_is_close_to_float32_and_recorded(bf16_model, data, tmp_path):
+    model_dir, _ = bf16_model
+    root, _ = data
+    stack = read_stack(root / "data" / "short" / "cell00.tif").values
+    full = care.predict(model_dir, stack)
+    half = care.predict(model_dir, stack, precision="bfloat16")
+    assert half.dtype == np.float32 and half.shape == full.shape
+    # bfloat16 keeps 8 significant bits: about 1/256 of a value, far below the restorations' own noise
+    assert _psnr_db(half, full) >= 40
+    loaded = care.load_model(model_dir)
+    with pytest.raises(UserInputError, match="loaded to compute in float32"):
+        care.predict(loaded, stack, precision="bfloat16")
+    results = care.restore_files(model_dir, root / "data" / "short", tmp_path / "out", progress=False,
+                                 precision="bfloat16")
+    assert results[0]["precision"]["used"] == "bfloat16"
+    meta = read_stack(results[0]["output"]).attrs["metadata"]["restoration"]
+    assert meta["precision"]["used"] == "bfloat16"
