@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -114,14 +113,7 @@ def time_training(preset_name: str, batch: int | None, steps: int) -> dict:
     shape = (preset.train_batch_size, *preset.patch_size, 1)
     x = rng.random(shape, dtype=np.float32)
     y = x + 0.1 * rng.standard_normal(shape, dtype=np.float32)
-    t0 = time.perf_counter()
-    model.keras_model.train_on_batch(x, y)  # graph tracing
-    warmup = time.perf_counter() - t0
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        model.keras_model.train_on_batch(x, y)
-        times.append(time.perf_counter() - t0)
+    warmup, times = step_seconds(model.keras_model, x, y, steps)
     per_step = float(np.median(times))
     voxels = int(np.prod(shape))
     full_batch = get_preset_batch(preset_name)
@@ -135,6 +127,19 @@ def time_training(preset_name: str, batch: int | None, steps: int) -> dict:
             "s_per_step_preset_batch": at_full, "steps_per_epoch": preset.train_steps_per_epoch,
             "epochs": preset.train_epochs,
             "full_run_h": at_full * preset.train_steps_per_epoch * preset.train_epochs / 3600}
+
+
+def step_seconds(keras_model, x, y, steps: int) -> tuple[float, list[float]]:
+    """Seconds of one warm-up ``train_on_batch`` (graph tracing) and of each of ``steps`` timed ones."""
+    t0 = time.perf_counter()
+    keras_model.train_on_batch(x, y)
+    warmup = time.perf_counter() - t0
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        keras_model.train_on_batch(x, y)
+        times.append(time.perf_counter() - t0)
+    return warmup, times
 
 
 def get_preset_batch(name: str) -> int:
@@ -268,22 +273,16 @@ def run_memory(preset_name, path, shape, tiles, model_dir) -> dict:
 # --------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    import tensorflow as tf
     import csbdeep
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-    return (f"{cpu}, {os.cpu_count()} cores, load average {load[0]:.1f}; Python {platform.python_version()}, "
-            f"tensorflow {tf.__version__}, csbdeep {csbdeep.__version__}; "
+    import tensorflow as tf
+
+    from lumicare_ij.hardware import describe
+
+    return (f"{describe()}; tensorflow {tf.__version__}, csbdeep {csbdeep.__version__}; "
             f"GPU: {', '.join(d.name for d in tf.config.list_physical_devices('GPU')) or 'none'}")
 
+
+# --------------------------------------------------------------------------
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],

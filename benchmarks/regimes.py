@@ -181,7 +181,9 @@ def run_regime(regime: str, work: Path, *, n_train: int = 4, n_test: int = 2, sh
             "summary": summaries, "rows": rows, "seconds": seconds, "mask_mae_by_plane": by_plane,
             "n_patches": record["n_patches"], "preset": model_record["preset"],
             "final_loss": model_record["history"][-1]["loss"],
-            "final_val_loss": model_record["history"][-1]["val_loss"]}
+            "final_val_loss": model_record["history"][-1]["val_loss"],
+            "paths": {"model": str(work / "model"), "test_input": str(test_input),
+                      "restored": str(work / "restored"), "test_dir": str(test_dir)}}
 
 
 def mask_mae_by_plane(reference_dir, compare: dict) -> dict:

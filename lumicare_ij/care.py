@@ -576,12 +576,17 @@ def _make_progress(total_epochs: int, initial_epoch: int, steps: int):
 # Loading and prediction
 # --------------------------------------------------------------------------
 
-def _build_care(config, model_dir: Path, precision: str = "float32"):
-    """csbdeep's CARE (new from ``config``, or loaded when None) computing in ``precision``, heads in float32."""
+def _build_care(config, model_dir: Path | None, precision: str = "float32"):
+    """csbdeep's CARE (new from ``config``, or loaded when None) computing in ``precision``, heads in float32.
+
+    ``model_dir`` None: in memory only (csbdeep's ``basedir=None``; benchmarks).
+    """
     from csbdeep.models import CARE
 
+    where = {"name": None, "basedir": None} if model_dir is None else \
+        {"name": model_dir.name, "basedir": str(model_dir.parent)}
     with _quiet(), dtype_policy(precision):
-        model = CARE(config, name=model_dir.name, basedir=str(model_dir.parent))
+        model = CARE(config, **where)
     float32_heads(model.keras_model)
     return model
 

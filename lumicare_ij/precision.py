@@ -5,7 +5,8 @@ network under Keras' mixed-precision policies (``mixed_bfloat16``,
 ``mixed_float16``): layers compute in 16 bits, weights and optimizer state
 stay float32. As Keras' mixed-precision guide prescribes, the output heads
 (the final 1x1 convolutions, the residual sum, the scale of a probabilistic
-model) compute in float32, so csbdeep's losses see a float32 prediction and
+model) compute in float32, and so does the U-Net's last convolution (see
+:func:`float32_heads`), so csbdeep's losses see a float32 prediction and
 a model's restoration is float32 whatever it computed inside. Weights saved
 from a mixed-precision run are float32: the same ``.h5`` files, the same
 exports (TF Java 1.15 in Fiji runs float32 graphs).
@@ -24,7 +25,7 @@ import contextlib
 from .errors import UserInputError
 
 __all__ = ["PRECISIONS", "PRECISION_CHOICES", "native_precision", "resolve", "dtype_policy",
-           "float32_heads", "model_precision"]
+           "float32_heads", "model_precision", "difference_from_float32"]
 
 #: Precisions a network can run in; the Keras dtype policy of each.
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
@@ -125,9 +126,15 @@ def dtype_policy(precision: str):
 
 
 def float32_heads(keras_model) -> list[str]:
-    """Make the layers after csbdeep's U-Net body compute in float32; returns their names.
+    """Make the last layer of csbdeep's U-Net body and all after it compute in float32; returns their names.
 
-    A no-op (apart from the names) for a float32 model.
+    The layers after the body are the output heads (1x1 convolutions, the
+    residual sum, the scale). The body's last convolution is kept too: its
+    output is what the heads sum, and rounding it to bfloat16 alone cost
+    about 9 dB of PSNR against float32 on a trained h2b model (48 -> 57 dB;
+    ``benchmarks/precision_heads.py``, docs/benchmarks.md "Precision"), for
+    about a sixth of the network's arithmetic. A no-op (apart from the names) for
+    a float32 model.
 
     Raises
     ------
@@ -138,10 +145,10 @@ def float32_heads(keras_model) -> list[str]:
     body = [i for i, name in enumerate(names) if name.startswith(_UNET_PREFIXES)]
     if not body:
         raise ValueError("not a csbdeep U-Net: no layers named " + ", ".join(p + "*" for p in _UNET_PREFIXES))
-    heads = keras_model.layers[max(body) + 1:]
-    for layer in heads:
+    kept = keras_model.layers[max(body):]
+    for layer in kept:
         layer.dtype_policy = "float32"
-    return [layer.name for layer in heads]
+    return [layer.name for layer in kept]
 
 
 def model_precision(keras_model) -> str:
@@ -151,3 +158,22 @@ def model_precision(keras_model) -> str:
         if policy == name:
             return precision
     raise ValueError(f"unknown dtype policy {name!r}")
+
+
+def difference_from_float32(test, reference) -> dict:
+    """How far a reduced-precision restoration is from the float32 one of the same model.
+
+    Returns
+    -------
+    dict
+        ``max_diff_over_range`` (largest |test - reference| over the
+        reference's range) and ``psnr_db`` (PSNR with that range; inf when equal).
+    """
+    import numpy as np
+
+    reference = np.asarray(reference, np.float64)
+    data_range = float(reference.max() - reference.min()) or 1.0
+    err = np.asarray(test, np.float64) - reference
+    mse = float(np.mean(err ** 2))
+    return {"max_diff_over_range": float(np.abs(err).max()) / data_range,
+            "psnr_db": float("inf") if mse == 0 else float(10 * np.log10(data_range ** 2 / mse))}

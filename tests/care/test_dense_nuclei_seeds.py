@@ -18,6 +18,7 @@ acquisition).
 import pytest
 
 from ..benchmark_modules import load_benchmark
+from .bf16_guard import check_bfloat16_matches_float32
 
 SEEDS = (0, 1, 2)
 #: Merged + split nucleus-planes per held-out stack (counted per plane, summed over 16 planes; about
@@ -53,3 +54,13 @@ def test_quick_preset_separates_touching_nuclei_in_every_run(seed, bench, dense)
     assert restored["merged"] + restored["split"] <= allowed, \
         f"seed {seed}: merged + split nuclei {restored['merged'] + restored['split']:.1f} per stack, " \
         f"allowed {allowed:.1f} (second 60 s acquisition + {MARGIN_NUCLEI_PER_STACK}); {shown}"
+
+
+@pytest.mark.slow
+def test_bfloat16_restoration_of_touching_nuclei_matches_float32(bench, dense):
+    root, train_dir, test_dir, _ = dense
+    bench.run_one("denoise", "lumicare", SEEDS[0], root, train_dir, test_dir, "quick")  # cached after the test above
+    work = root / "work" / f"denoise_lumicare_seed{SEEDS[0]}"
+    check_bfloat16_matches_float32(work / "model", test_dir / "lum_0.5s", work / "restored",
+                                   [(test_dir / bench.REFERENCE, ("mask_mae", "nuclear_pearson"))], root / "bf16",
+                                   no_worse=())  # measured within 0.5 % both ways here (docs/benchmarks.md, "Precision")

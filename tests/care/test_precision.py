@@ -74,11 +74,6 @@ def test_resume_keeps_the_recorded_precision(bf16_model, data, tmp_path):
     assert record["epochs_done"] == 2 and record["precision"]["used"] == "bfloat16"
 
 
-def _psnr_db(test, reference) -> float:
-    data_range = float(reference.max() - reference.min())
-    return 10 * np.log10(data_range ** 2 / float(np.mean((test - reference) ** 2)))
-
-
 def test_bf16_prediction_is_close_to_float32_and_recorded(bf16_model, data, tmp_path):
     model_dir, _ = bf16_model
     root, _ = data
@@ -87,7 +82,7 @@ def test_bf16_prediction_is_close_to_float32_and_recorded(bf16_model, data, tmp_
     half = care.predict(model_dir, stack, precision="bfloat16")
     assert half.dtype == np.float32 and half.shape == full.shape
     # bfloat16 keeps 8 significant bits: about 1/256 of a value, far below the restorations' own noise
-    assert _psnr_db(half, full) >= 40
+    assert precision.difference_from_float32(half, full)["psnr_db"] >= 40
     loaded = care.load_model(model_dir)
     with pytest.raises(UserInputError, match="loaded to compute in float32"):
         care.predict(loaded, stack, precision="bfloat16")

@@ -7,12 +7,15 @@ restorations must beat the raw inputs clearly on PSNR and on the paper's
 readout (mask MAE for the cytoplasmic regimes, nuclear Pearson for the
 fluorescence one). A broken pairing, binning, normalisation, training or
 prediction step leaves the restoration no better than the input, and these
-tests fail. docs/results.md has the full-scale numbers.
+tests fail. docs/results.md has the full-scale numbers. The same held-out
+stacks restored in bfloat16 must match the float32 restorations
+(:mod:`tests.care.bf16_guard`: PSNR >= 50 dB, readouts within 1 %).
 """
 
 import pytest
 
 from ..benchmark_modules import load_benchmark
+from .bf16_guard import check_bfloat16_matches_float32
 
 # CI scale: 2 training stacks and 1 held-out stack of 16x128x128 per specimen; 160 training steps
 # of the quick network per regime, seeded (225 s wall, 131 CPU-s for all four on 2 shared CPU cores).
@@ -63,3 +66,9 @@ def test_restoration_beats_raw_input(regime, regimes, data_root, tmp_path):
     raw_value, restored_value = summary[reference]["raw"][readout], summary[reference]["restored"][readout]
     assert check(raw_value, restored_value), \
         f"{regime}: {readout} raw {raw_value:.3f}, restored {restored_value:.3f}; required {meaning}"
+
+    paths = result["paths"]
+    references = [(f"{paths['test_dir']}/{reference}", readouts)
+                  for reference, _, readouts in regimes.REGIMES[regime]["references"]]
+    check_bfloat16_matches_float32(paths["model"], paths["test_input"], paths["restored"], references,
+                                   tmp_path / "bf16")

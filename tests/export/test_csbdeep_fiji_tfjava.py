@@ -224,3 +224,22 @@ def test_a_model_trained_by_csbdeep_exports_and_matches(tmp_path):
     expected = care.keras_model.predict(x, verbose=0)[..., :1]
     got = run_in_tfjava(zip_path, x)
     assert np.max(np.abs(got - expected)) / np.ptp(expected) <= RTOL
+
+
+def test_a_model_trained_in_bfloat16_exports_a_float32_graph_that_matches(tmp_path):
+    """Mixed-precision training keeps float32 weights: the export is the usual float32 graph."""
+    from lumicare_ij import care
+
+    from ..care import synth
+
+    synth.write_dataset(tmp_path / "data", n_stacks=2, shape=synth.SHAPE)
+    synth.prepare_tiny(tmp_path / "data", tmp_path / "train.npz")
+    model_dir = tmp_path / "bf16"
+    record = care.train(tmp_path / "train.npz", model_dir, epochs=1, progress=False, seed=0, precision="bfloat16",
+                        **synth.TINY)
+    assert record["precision"]["used"] == "bfloat16"
+    zip_path = export_csbdeep_fiji(model_dir, tmp_path / "bf16.zip")
+    x = np.random.default_rng(0).normal(size=(1, 8, 16, 28, 1)).astype(np.float32)
+    expected = care.load_model(model_dir).keras_model.predict(x, verbose=0)[..., :1]  # float32 Keras
+    got = run_in_tfjava(zip_path, x)
+    assert np.max(np.abs(got - expected)) / np.ptp(expected) <= RTOL
