@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write, atomic_write_text
+from . import feed as feed_batches
 from .errors import InputNotFoundError, OutputExistsError, UserInputError
 from .io import TIFF_SUFFIXES, list_stacks, read_stack, write_stack
 from .precision import dtype_policy, float32_heads, model_precision, resolve as resolve_precision
@@ -145,7 +146,8 @@ def _check_data(npz: Path, unet_n_depth: int, validation_split: float):
 
 def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | None = None,
           resume: bool = False, overwrite: bool = False, progress: bool = True,
-          callbacks=None, seed: int | None = None, precision: str | None = None, **overrides) -> dict:
+          callbacks=None, seed: int | None = None, precision: str | None = None, feed: str = "auto",
+          **overrides) -> dict:
     """Train a 3D CARE network (csbdeep) on a training file; resumable.
 
     Parameters
@@ -187,6 +189,11 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         default, csbdeep's), or mixed precision with float32 weights,
         optimizer state, output heads and losses. Recorded as ``precision``
         (requested, used, why). A resumed run keeps the recorded precision.
+    feed : {"auto", "csbdeep", "tf.data"}
+        How batches reach the network (:mod:`lumicare_ij.feed`): csbdeep's
+        data wrapper through Keras, or the same batches in the same order
+        gathered by ``tf.data`` (a second copy of the patches in memory);
+        ``auto``: tf.data with a GPU, else csbdeep's. Recorded as ``feed``.
     **overrides
         Preset fields (e.g. ``train_steps_per_epoch=50``, ``unet_n_first=16``).
 
@@ -220,6 +227,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     """
     npz = Path(npz)
     model_dir = Path(model_dir)
+    feed_used = feed_batches.resolve(feed)
     if epochs is not None:
         overrides["train_epochs"] = epochs
     epochs = overrides.get("train_epochs")
@@ -315,8 +323,6 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     record["preset"]["train_epochs"] = settings.train_epochs
     _write_record(model_dir, record)
 
-    from csbdeep.internals.train import DataWrapper
-
     steps = settings.train_steps_per_epoch
     remaining = settings.train_epochs - initial_epoch
     recorder = _make_recorder(model, model_dir, record)
@@ -326,16 +332,16 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         bar = _make_progress(settings.train_epochs, initial_epoch, steps)
         ours.append(bar)
         _silence_reduce_lr(model.callbacks)
-    data = DataWrapper(X, Y, settings.train_batch_size, length=remaining * steps)
+    record["feed"] = feed_used
+    data = feed_batches.training_batches(X, Y, settings.train_batch_size, remaining * steps, record["feed"])
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():
-            # csbdeep feeds a generator, which Keras cannot shuffle (csbdeep's DataWrapper shuffles itself).
-            warnings.filterwarnings("ignore", message=".*shuffle=True.*generator", category=UserWarning)
             # Keras 3.15 converts variables with np.array(copy=False), which NumPy 2 deprecates; not ours to fix.
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"keras\.")
-            model.keras_model.fit(iter(data), validation_data=(X_val, Y_val), epochs=settings.train_epochs,
+            model.keras_model.fit(data, validation_data=(X_val, Y_val), epochs=settings.train_epochs,
                                   initial_epoch=initial_epoch, steps_per_epoch=steps,
+                                  shuffle=False,  # the batches come shuffled (csbdeep's order, lumicare_ij.feed)
                                   callbacks=list(model.callbacks) + ours + list(callbacks or []), verbose=0)
     except BaseException as err:
         # Every finished epoch is already on disk; say why the run ended and hand the error on.

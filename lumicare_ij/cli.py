@@ -242,12 +242,17 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=_seed,
                    help="seed of initial weights and batch order (recorded in lumicare.json) [a random one]")
     _add_precision(p, "training")
+    p.add_argument("--feed", choices=_FEED_CHOICES, default="auto",
+                   help="how batches reach the network: csbdeep (its data wrapper), tf.data (the same batches "
+                        "gathered by TensorFlow, prefetched; a second copy of the patches in memory), or auto "
+                        "(tf.data with a GPU, else csbdeep) [auto]")
     _add_preset_overrides(p, training=True)
     p.set_defaults(run=_run_train)
 
 
 # precision.PRECISION_CHOICES, spelled out so that building the parser stays light (tests/test_cli.py compares).
 _PRECISION_CHOICES = ("float32", "bfloat16", "float16", "auto")
+_FEED_CHOICES = ("auto", "csbdeep", "tf.data")  # feed.FEEDS, likewise
 
 
 def _add_precision(p, what: str) -> None:
@@ -283,7 +288,8 @@ def _run_train(args) -> int:
                  "unet_n_first": args.first_filters}
     try:
         record = train(args.data, args.model, args.preset, epochs=args.epochs, resume=args.resume,
-                       overwrite=args.force, seed=args.seed, precision=args.precision, **overrides)
+                       overwrite=args.force, seed=args.seed, precision=args.precision, feed=args.feed,
+                       **overrides)
     except KeyboardInterrupt:
         print(f"lumicare: training interrupted; finished epochs are saved in {args.model}. Continue with:\n"
               f"  lumicare train --data {args.data} --model {args.model} --resume", file=sys.stderr)

@@ -30,10 +30,11 @@ def test_evaluate_offers_every_readout_of_evaluation():
     assert "objects" in run("evaluate", "--help").stdout
 
 
-def test_train_and_predict_offer_every_precision():
-    from lumicare_ij import cli, precision
+def test_train_and_predict_offer_every_precision_and_feed():
+    from lumicare_ij import cli, feed, precision
 
     assert cli._PRECISION_CHOICES == precision.PRECISION_CHOICES
+    assert cli._FEED_CHOICES == feed.FEEDS
     for command in ("train", "predict"):
         assert "--precision {float32,bfloat16,float16,auto}" in run(command, "--help").stdout
 
