@@ -17,7 +17,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("io", "simulate", "ijops", "analysis", "presets", "training", "care", "export")
+_SUBMODULES = ("io", "simulate", "ijops", "analysis", "presets", "training", "care", "restore", "cluster", "export")
 __all__ = list(_SUBMODULES) + ["__version__"]
 
 

@@ -81,6 +81,21 @@ def atomic_write_bytes(path, data: bytes, overwrite: bool = False) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), overwrite=overwrite)
 
 
+def remove_stale_parts(path) -> int:
+    """Delete temporary files a killed writer of ``path`` left behind; return how many.
+
+    Call it only for outputs the calling run owns (it planned to write them):
+    a live writer of the same name elsewhere would lose its temporary file.
+    """
+    path = Path(path)
+    removed = 0
+    for part in path.parent.glob(f".*.part.{path.name}"):
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+            removed += 1
+    return removed
+
+
 def _create_temporary(path: Path) -> Path:
     """Create an empty, hidden, uniquely named file next to ``path`` (mode 0666 less the umask)."""
     for _ in range(100):
@@ -143,4 +158,4 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes"]
+__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "remove_stale_parts"]

@@ -37,8 +37,7 @@ import numpy as np
 
 from .atomic import atomic_write, atomic_write_text
 from . import feed as feed_batches
-from .errors import InputNotFoundError, OutputExistsError, UserInputError
-from .io import TIFF_SUFFIXES, list_stacks, read_stack, write_stack
+from .errors import OutputExistsError, UserInputError
 from .precision import dtype_policy, float32_heads, model_precision, resolve as resolve_precision
 from .presets import Preset, care_config_kwargs, get_preset
 from .provenance import file_sha256, package_versions
@@ -597,6 +596,35 @@ def _build_care(config, model_dir: Path | None, precision: str = "float32"):
     return model
 
 
+def check_model_folder(model_dir) -> dict:
+    """A model folder's csbdeep ``config.json``, after checking the folder holds a CARE network and weights.
+
+    Raises
+    ------
+    ModelError
+        Not a folder, no ``config.json``, a config that is not a CARE
+        network's, or no weights; the message says what to give instead.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: no such model folder; train one with 'lumicare train'.")
+    config_file = model_dir / "config.json"
+    if not config_file.is_file():
+        raise ModelError(f"{model_dir}: not a CARE model folder (no config.json). Give the folder "
+                         "'lumicare train' wrote (it holds config.json and weights_*.h5).")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{config_file}: damaged ({err}).") from None
+    if not {"unet_n_depth", "probabilistic", "n_dim", "axes"} <= set(config):
+        raise ModelError(f"{model_dir}: config.json is not a CSBDeep CARE network's (no U-Net settings).")
+    weights = sorted(p.name for p in model_dir.glob("*.h5"))
+    if not weights:
+        raise ModelError(f"{model_dir}: has no weights (*.h5); training stopped before its first epoch "
+                         "finished. Train again (or resume).")
+    return config
+
+
 def load_model(model_dir, precision: str = "float32"):
     """Load a trained CARE model folder.
 
@@ -620,22 +648,7 @@ def load_model(model_dir, precision: str = "float32"):
         network's, or no weights.
     """
     model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise ModelError(f"{model_dir}: no such model folder; train one with 'lumicare train'.")
-    config_file = model_dir / "config.json"
-    if not config_file.is_file():
-        raise ModelError(f"{model_dir}: not a CARE model folder (no config.json). Give the folder "
-                         "'lumicare train' wrote (it holds config.json and weights_*.h5).")
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelError(f"{config_file}: damaged ({err}).") from None
-    if not {"unet_n_depth", "probabilistic", "n_dim", "axes"} <= set(config):
-        raise ModelError(f"{model_dir}: config.json is not a CSBDeep CARE network's (no U-Net settings).")
-    weights = sorted(p.name for p in model_dir.glob("*.h5"))
-    if not weights:
-        raise ModelError(f"{model_dir}: has no weights (*.h5); training stopped before its first epoch "
-                         "finished. Train again (or resume).")
+    check_model_folder(model_dir)
     used = resolve_precision(precision)["used"]
     try:
         return _build_care(None, model_dir, used)
@@ -746,179 +759,8 @@ def _more_tiles(shape, n_tiles):
 # Restoring files
 # --------------------------------------------------------------------------
 
-def _input_files(inputs) -> list[Path]:
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    files = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = list_stacks(path)
-            if not found:
-                raise InputNotFoundError(f"{path}: no .tif stacks in this folder.")
-            files.extend(found)
-        elif path.is_file():
-            if path.suffix.lower() not in TIFF_SUFFIXES:
-                raise UserInputError(f"{path}: not a .tif stack; give ImageJ TIFF files (.tif) or folders of them. "
-                                     "In Fiji: File > Save As > Tiff...")
-            files.append(path)
-        else:
-            raise InputNotFoundError(f"{path}: no such file or folder.")
-    return files
+def restore_files(model_dir, inputs, out_dir, *args, **kwargs) -> list[dict]:
+    """Restore TIFF stacks and write ImageJ TIFFs: :func:`lumicare_ij.restore.restore_files`, reached from here too."""
+    from .restore import restore_files as restore
 
-
-def _normalization_record(normalization) -> dict | None:
-    if normalization == "fiji":
-        return {"function": "CSBDeep Fiji plugin defaults (lumicare_ij.export.fiji_parity)",
-                "pmin": 3.0, "pmax": 99.8, "percentiles": "nearest rank, whole image", "clamp_below_0": True,
-                "undone_after_prediction": False, "tiling": "8 tiles, multiples of 32, overlap 32, mirror"}
-    if normalization is None:
-        return None
-    return {"function": "csbdeep.data.PercentileNormalizer", "pmin": normalization[0],
-            "pmax": normalization[1], "undone_after_prediction": True}
-
-
-def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = False, overwrite: bool = False,
-                  progress: bool = True, normalization=PREDICT_PERCENTILES,
-                  upsample_factor: int | None = None, precision: str = "float32") -> list[dict]:
-    """Restore TIFF stacks with a trained model and write float32 ImageJ TIFFs.
-
-    Parameters
-    ----------
-    model_dir : str or Path
-        Model folder from :func:`train` (or any csbdeep CARE folder).
-    inputs : str, Path or list of them
-        Stacks (.tif) and/or folders of stacks.
-    out_dir : str or Path
-        Where ``<name>.tif`` (the restoration, the mean of a probabilistic
-        model) and, with ``save_scale``, ``<name>_scale.tif`` are written.
-    tiles : None, "auto" or (z, y, x)
-        See :func:`predict`; the paper tiled 2x2x2.
-    save_scale : bool
-        Also write the per-pixel scale (uncertainty) of a probabilistic model.
-    overwrite : bool
-        Replace existing outputs. Inputs are never replaced, whatever this says.
-    progress : bool
-        Progress bar over the files.
-    normalization : (pmin, pmax), None or "fiji"
-        See :func:`predict`. ``"fiji"``: reproduce the CSBDeep Fiji plugin's
-        defaults (3/99.8 nearest-rank percentiles, clamp below 0, no mapping
-        back, its tiling; ``tiles`` is then ignored), so the numbers equal Fiji's.
-    upsample_factor : int, optional
-        For models of the upsample regime: the XY binning of the inputs,
-        which are upsampled without interpolation by this factor before
-        restoration (and their pixel size divided by it). Default: the
-        model's recorded bin factor; pass 1 for inputs already at full size.
-    precision : {"float32", "bfloat16", "float16", "auto"}
-        Arithmetic of the network (:mod:`lumicare_ij.precision`); recorded in
-        each output's provenance (requested, used, why).
-
-    Returns
-    -------
-    list of dict
-        Per input: ``input``, ``output``, ``scale`` (path or None), ``shape``, ``precision``
-        (requested, used, why), ``seconds``.
-
-    Raises
-    ------
-    FileExistsError
-        An output exists (and ``overwrite`` is False); nothing is written.
-    ValueError
-        An output would replace an input, or two inputs share a name.
-
-    Notes
-    -----
-    Outputs keep the input's calibration (pixel size, z step) and metadata,
-    and record how they were made under the metadata key ``restoration``
-    (model folder, regime, preset, tiles, normalisation, versions).
-    """
-    from tqdm.auto import tqdm
-
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    files = _input_files(inputs)
-    record = read_model_record(model_dir) or {}
-    if upsample_factor is None:
-        upsample_factor = record.get("bin_factor") if record.get("regime") == "upsample" else 1
-    upsample_factor = int(upsample_factor or 1)
-    if upsample_factor < 1:
-        raise UserInputError(f"upsample_factor must be >= 1, got {upsample_factor}")
-
-    plan, seen = [], {}
-    input_set = {f.resolve() for f in files}
-    for f in files:
-        out = out_dir / f"{f.stem}.tif"
-        scale = out_dir / f"{f.stem}_scale.tif" if save_scale else None
-        if f.stem in seen:
-            raise UserInputError(f"{f} and {seen[f.stem]} would both be written to {out}; restore them into "
-                             "different folders.")
-        seen[f.stem] = f
-        for target in (out, scale):
-            if target is None:
-                continue
-            if target.resolve() in input_set or (target.exists() and any(
-                    os.path.samefile(target, g) for g in files)):
-                raise UserInputError(f"{target} would replace an input stack; choose another output folder.")
-        plan.append((f, out, scale))
-    if not overwrite:
-        existing = [str(p) for _, out, scale in plan for p in (out, scale) if p is not None and p.exists()]
-        if existing:
-            raise OutputExistsError(f"{len(existing)} output(s) already exist ({', '.join(existing[:3])}"
-                                  f"{' ...' if len(existing) > 3 else ''}); choose another folder or pass "
-                                  "overwrite=True (--force).")
-
-    if normalization == "fiji":
-        from .export.fiji_parity import predict_like_fiji
-        if save_scale:
-            raise ModelError("the Fiji plugin's mode restores the mean only; drop the scale output "
-                             "(--scale) or use the csbdeep normalization.")
-        tiles = "fiji"
-    precision_record = resolve_precision(precision)
-    model = load_model(model_dir, precision_record["used"])
-    if save_scale and not model.config.probabilistic:
-        raise ModelError(f"{model_dir} is not probabilistic; it predicts no scale (uncertainty).")
-    versions = package_versions()
-    results = []
-    for f, out, scale_out in tqdm(plan, desc="restoring", unit="stack", disable=not progress):
-        t0 = time.perf_counter()
-        stack = read_stack(f)
-        if stack.ndim != model.config.n_dim:
-            raise UserInputError(f"{f}: has dims {stack.dims} (shape {stack.shape}); the model restores "
-                             f"{model.config.n_dim}D single-channel stacks (Z, Y, X).")
-        array = stack.values
-        pixel_size_um = stack.attrs.get("pixel_size_um")
-        if upsample_factor > 1:
-            from . import ijops
-
-            array = ijops.upsample_nearest(array, (array.shape[0], array.shape[1] * upsample_factor,
-                                                   array.shape[2] * upsample_factor))
-            if pixel_size_um:
-                pixel_size_um = pixel_size_um / upsample_factor
-        if normalization == "fiji":
-            mean, scale = predict_like_fiji(model, array), None
-        else:
-            result = predict(model, array, tiles=tiles, normalization=normalization, return_scale=save_scale)
-            mean, scale = result if save_scale else (result, None)
-        provenance = {
-            "software": f"lumicare_ij {versions.get('lumicare_ij', '?')}",
-            "created": _now(),
-            "model_dir": str(model_dir.resolve()),
-            "regime": record.get("regime"),
-            "preset": (record.get("preset") or {}).get("name"),
-            "input_file": str(f.resolve()),
-            "tiles_zyx": list(_n_tiles(tiles, 3)) if tiles not in (None, "auto", "fiji") else tiles,
-            "normalization": _normalization_record(normalization),
-            "upsampled_xy": upsample_factor,
-            "precision": precision_record,
-            "versions": versions,
-        }
-        meta = dict(stack.attrs.get("metadata") or {})
-        common = {"pixel_size_um": pixel_size_um, "z_step_um": stack.attrs.get("z_step_um"),
-                  "overwrite": overwrite}
-        write_stack(out, mean, metadata={**meta, "restoration": {**provenance, "output": "mean"}}, **common)
-        if scale is not None:
-            write_stack(scale_out, scale, metadata={**meta, "restoration": {**provenance, "output": "scale"}},
-                        **common)
-        results.append({"input": str(f), "output": str(out), "scale": str(scale_out) if scale is not None else None,
-                        "shape": list(mean.shape), "precision": precision_record,
-                        "seconds": round(time.perf_counter() - t0, 3)})
-    return results
+    return restore(model_dir, inputs, out_dir, *args, **kwargs)

@@ -263,6 +263,33 @@ def _add_precision(p, what: str) -> None:
                         "float16 on older GPUs, else float32) [float32]")
 
 
+def _add_cluster(p, what: str) -> None:
+    g = p.add_argument_group("many stacks at once (Dask distributed; pip install \"lumicare-ij[cluster]\")")
+    g.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help=f"{what} on this many worker processes on this machine, one task per stack [one process]")
+    g.add_argument("--threads-per-worker", type=positive_int, default=1, metavar="N",
+                   help="threads of each worker (TensorFlow uses as many); workers x threads <= cores [1]")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running Dask scheduler (tcp://HOST:8786) to run on instead, e.g. one started by "
+                        "dask-jobqueue on SLURM or the Dask Kubernetes operator [DASK_SCHEDULER_ADDRESS]")
+    g.add_argument("--memory-limit", default="auto", metavar="SIZE",
+                   help="memory limit of each local worker, e.g. 4GB [auto: the machine's memory shared]")
+
+
+def _cluster_kwargs(args) -> dict:
+    return {"workers": args.workers, "threads_per_worker": args.threads_per_worker, "scheduler": args.scheduler,
+            "memory_limit": args.memory_limit}
+
+
+def _report_many(results: list[dict], done_phrase: str) -> None:
+    done = sum(r["status"] == "done" for r in results)
+    skipped = sum(r["status"] == "skipped" for r in results)
+    failed = sum(r["status"] == "failed" for r in results)
+    print(f"{done_phrase} {done} stack(s)" + (f", skipped {skipped} already done with the same model, input "
+                                              "and settings" if skipped else "")
+          + (f"; {failed} failed" if failed else ""))
+
+
 def _say_precision(record) -> None:
     """One line when the precision is not plain float32: what was used and why."""
     if record and record.get("requested") != "float32":
@@ -310,7 +337,12 @@ def _add_predict(sub) -> None:
             Restore one file, several files or a folder of .tif stacks with a trained
             model. Writes float32 ImageJ TIFFs named like the inputs into --out, with
             the input's calibration and a provenance record (Image > Show Info in Fiji).
-            Inputs are never overwritten.
+            Inputs are never overwritten. Run it again after an interruption: outputs
+            made from the same input, model and settings are skipped, the rest done;
+            outputs made differently are refused unless --force.
+
+            A damaged or unsuitable stack fails alone; the others are restored.
+            Exit status: 0 all restored, 1 some stacks failed (listed), 2 nothing done.
 
             Normalization (--normalize):
               csbdeep  percentiles 2 / 99.8 of each stack, output mapped back to the
@@ -329,19 +361,30 @@ def _add_predict(sub) -> None:
                    help="probabilistic models: also write the uncertainty (scale) as <name>_scale.tif")
     p.add_argument("--normalize", choices=("csbdeep", "fiji"), default="csbdeep", help="see above [csbdeep]")
     _add_precision(p, "prediction")
-    p.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    p.add_argument("--force", action="store_true",
+                   help="replace existing outputs made differently (inputs are never replaced)")
+    _add_cluster(p, "restore")
     p.set_defaults(run=_run_predict)
 
 
 def _run_predict(args) -> int:
-    from .care import PREDICT_PERCENTILES, restore_files
+    from .care import PREDICT_PERCENTILES
+    from .errors import SomeInputsFailed
+    from .restore import restore_files
 
     normalization = "fiji" if args.normalize == "fiji" else PREDICT_PERCENTILES
-    results = restore_files(args.model, args.inputs, args.out, tiles=args.tiles, save_scale=args.scale,
-                            overwrite=args.force, normalization=normalization,
-                            precision=args.precision or "float32")
-    print(f"Restored {len(results)} stack(s) into {args.out}/")
-    _say_precision(results[0]["precision"] if results else None)
+    try:
+        results = restore_files(args.model, args.inputs, args.out, tiles=args.tiles, save_scale=args.scale,
+                                overwrite=args.force, normalization=normalization,
+                                precision=args.precision or "float32", **_cluster_kwargs(args))
+    except SomeInputsFailed as err:
+        if len(err.results) == 1:
+            raise
+        _report_many(err.results, f"Into {args.out}/: restored")
+        print(f"lumicare: error: {err}", file=sys.stderr)
+        return 2 if err.all_failed else 1
+    _report_many(results, f"Into {args.out}/: restored")
+    _say_precision(next((r["precision"] for r in results if r.get("precision")), None))
     return 0
 
 
@@ -386,6 +429,7 @@ def _add_evaluate(sub) -> None:
                    help="who computes the Fiji steps: numpy (identical results) or the real ImageJ [numpy]")
     p.add_argument("--out", required=True, type=Path, help="folder for metrics.csv/json and summary.txt")
     p.add_argument("--force", action="store_true", help="replace earlier results in --out")
+    _add_cluster(p, "evaluate")
     p.set_defaults(run=_run_evaluate)
 
 
@@ -399,7 +443,7 @@ def _run_evaluate(args) -> int:
     if args.baseline:
         compare["technical noise"] = args.baseline
     rows = evaluate_folders(args.reference, compare, tuple(args.readout or ("mask_mae",)), labels_dir=args.labels,
-                            engine=args.engine)
+                            engine=args.engine, **_cluster_kwargs(args))
     paths = write_results(rows, args.out, overwrite=args.force)
     print(format_table(summarize(rows)))
     print(f"Per-stack results: {paths['csv']}")

@@ -32,4 +32,28 @@ class InputNotFoundError(LumicareError, FileNotFoundError):
     """A file or folder the user named does not exist."""
 
 
-__all__ = ["LumicareError", "UserInputError", "OutputExistsError", "InputNotFoundError"]
+class SomeInputsFailed(LumicareError):
+    """Some inputs of a many-stack run failed; the others were finished.
+
+    ``results`` holds one entry per input (``status`` "done", "skipped" or
+    "failed", with ``error`` for the failed ones); the message names every
+    failed input with its own error. One failed input alone gives exactly
+    its own message.
+    """
+
+    def __init__(self, results: list[dict], what: str = "stacks"):
+        self.results = results
+        self.failures = [r for r in results if r["status"] == "failed"]
+        if len(self.failures) == 1 and len(results) == 1:
+            message = self.failures[0]["error"]
+        else:
+            message = (f"{len(self.failures)} of {len(results)} {what} failed (the others are finished):\n"
+                       + "\n".join(f"  {r['input']}: {r['error']}" for r in self.failures))
+        super().__init__(message)
+
+    @property
+    def all_failed(self) -> bool:
+        return len(self.failures) == len(self.results)
+
+
+__all__ = ["LumicareError", "UserInputError", "OutputExistsError", "InputNotFoundError", "SomeInputsFailed"]

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analysis, objects
+from . import analysis, cluster, objects
 from . import io as lio
-from .errors import InputNotFoundError, UserInputError
+from .errors import InputNotFoundError, SomeInputsFailed, UserInputError
 
 #: Readouts of the paper by specimen (the one each figure used).
 READOUTS = {"cytoplasmic": "mask_mae", "h2b": "nuclear_pearson", "tomm20": "mito_morphology"}
@@ -115,7 +115,9 @@ def evaluate_stack(test, reference, readouts=("mask_mae",), *, labels=None, engi
 
 
 def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, labels_dir=None,
-                     engine: str = "numpy", progress: bool = True) -> list[dict]:
+                     engine: str = "numpy", progress: bool = True, workers: int | None = None,
+                     threads_per_worker: int = 1, scheduler: str | None = None,
+                     memory_limit: str | None = "auto") -> list[dict]:
     """Evaluate several folders of stacks against a reference folder, matching file names.
 
     Parameters
@@ -131,10 +133,21 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, la
     labels_dir : path, optional
         Object labels of the reference stacks, same names (a simulation's
         ``labels/``), for the ``objects`` readout.
+    workers, threads_per_worker, scheduler, memory_limit
+        Evaluate as one Dask task per stack and label, on local worker
+        processes or a running scheduler (see :func:`lumicare_ij.cluster.dask_client`).
 
     Returns
     -------
-    list of dict rows: ``stack``, ``kind`` (the label) and the metrics.
+    list of dict rows: ``stack``, ``kind`` (the label) and the metrics, in
+    the same order however they were computed.
+
+    Raises
+    ------
+    SomeInputsFailed
+        On workers: some stacks could not be evaluated (all others were);
+        the message names each with its error. In one process the first
+        such error is raised as it is.
     """
     from tqdm.auto import tqdm
 
@@ -158,15 +171,26 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, la
                 raise InputNotFoundError(f"{folder} has no stack named like {ref.name} (looked for "
                                         f"{ref.stem}.tif and {ref.stem}*.tif); every compared folder "
                                         "needs one file per reference stack.")
-            jobs.append((label, ref, test))
-    rows = []
-    for label, ref, test in tqdm(jobs, desc="evaluate", unit="stack", disable=not progress):
-        reference = lio.read_array(ref)
-        labels = lio.read_array(label_files[ref.stem]) if ref.stem in label_files else None
-        row = {"stack": ref.stem, "kind": label}
-        row.update(evaluate_stack(lio.read_array(test), reference, readouts, labels=labels, engine=engine))
-        rows.append(row)
-    return rows
+            jobs.append({"input": str(test), "reference": str(ref), "kind": label, "readouts": list(readouts),
+                         "labels": str(label_files[ref.stem]) if ref.stem in label_files else None,
+                         "engine": engine})
+    if cluster.wanted(workers, scheduler):
+        with cluster.dask_client(workers, threads_per_worker, scheduler, memory_limit) as client:
+            done = cluster.run_tasks(client, evaluate_job, jobs, desc="evaluate", progress=progress)
+        if any(r["status"] == "failed" for r in done):
+            raise SomeInputsFailed(done, "evaluations")
+        return [r["row"] for r in done]
+    return [evaluate_job(job)["row"] for job in tqdm(jobs, desc="evaluate", unit="stack", disable=not progress)]
+
+
+def evaluate_job(job: dict) -> dict:
+    """One stack against its reference (a Dask task, or a step of the serial loop): ``{"row": ...}``."""
+    reference = lio.read_array(job["reference"])
+    labels = lio.read_array(job["labels"]) if job["labels"] else None
+    row = {"stack": Path(job["reference"]).stem, "kind": job["kind"]}
+    row.update(evaluate_stack(lio.read_array(job["input"]), reference, tuple(job["readouts"]), labels=labels,
+                              engine=job["engine"]))
+    return {"input": job["input"], "status": "done", "row": row}
 
 
 def _label_files(labels_dir, refs) -> dict:

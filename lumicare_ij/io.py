@@ -216,6 +216,13 @@ def stack_shape(path) -> tuple[int, ...]:
     return _named_dims(placeholder, series.axes, path)[0].shape
 
 
+def read_metadata(path) -> dict:
+    """The acquisition metadata :func:`read_stack` would return in ``attrs["metadata"]``, without the pixels."""
+    path = Path(path)
+    with open_stack(path) as (tif, series):
+        return _read_calibration(tif, series)[4]
+
+
 @contextlib.contextmanager
 def open_stack(path: Path):
     """Open a TIFF and check it is a complete grey-level stack; yield ``(TiffFile, series)``.

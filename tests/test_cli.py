@@ -112,7 +112,11 @@ def test_prepare_train_predict_evaluate_export_through_the_cli(tmp_path, capsys)
                      "--out", str(tmp_path / "m.zip")]) == 2
     assert cli.main(["predict", "--model", str(model), str(data / "lum_0.5s"), "--out", str(restored)]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "exists" in err
+    assert "Traceback" not in err and "exist" in err
+    # The same restoration again (an interrupted run resumed) skips what is done.
+    assert cli.main(["predict", "--model", str(model), str(data / "lum_0.5s"), "--out", str(restored),
+                     "--tiles", "1,2,2"]) == 0
+    assert "restored 0 stack(s), skipped 2 already done" in capsys.readouterr().out
 
 
 def test_user_errors_of_the_pipeline_are_explained(tmp_path, capsys):

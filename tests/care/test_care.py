@@ -237,10 +237,25 @@ def test_restore_files(model_dir, data, tmp_path):
     np.testing.assert_allclose(restored.values, care.predict(model, source.values, tiles=(1, 2, 2)),
                                rtol=1e-6, atol=1e-6)
 
-    # Existing outputs are refused (nothing written), replaced with overwrite.
-    with pytest.raises(FileExistsError, match="4 output"):
+    # A re-run with the same model, inputs and settings skips what is done (nothing rewritten) ...
+    written = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    again = care.restore_files(model_dir, inputs, out, tiles=(1, 2, 2), save_scale=True, progress=False)
+    assert [r["status"] for r in again] == ["skipped", "skipped"]
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
+    # ... refuses outputs made with other settings (nothing written) ...
+    with pytest.raises(FileExistsError, match="4 output.*made from another input, model or settings"):
         care.restore_files(model_dir, inputs, out, save_scale=True, progress=False)
-    care.restore_files(model_dir, [inputs / "cell01.tif"], out, overwrite=True, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
+    # ... or from another input of the same name, and replaces them with overwrite.
+    other = tmp_path / "other" / "cell01.tif"
+    write_stack(other, source.values[::-1].copy())
+    with pytest.raises(FileExistsError, match="2 output"):
+        care.restore_files(model_dir, other, out, tiles=(1, 2, 2), save_scale=True, progress=False)
+    redone = care.restore_files(model_dir, other, out, tiles=(1, 2, 2), save_scale=True, overwrite=True,
+                                progress=False)
+    assert redone[0]["status"] == "done"
+    assert read_stack(out / "cell01.tif").attrs["metadata"]["restoration"]["input_file"] == str(other.resolve())
+    assert not list(out.glob(".*"))  # no temporary files left
 
 
 def test_restore_never_overwrites_inputs(model_dir, tmp_path):

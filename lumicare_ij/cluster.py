@@ -1,0 +1,151 @@
+"""Many stacks at once on Dask distributed: one client, one task per stack, a model cache per worker.
+
+The same run works on a laptop, a workstation and a cluster: ``workers=N``
+starts a :class:`distributed.LocalCluster` of N worker *processes* on this
+machine; ``scheduler=ADDRESS`` (or Dask's own configuration, e.g. the
+``DASK_SCHEDULER_ADDRESS`` environment variable) joins a cluster started
+elsewhere (dask-jobqueue on SLURM/PBS, the Dask Kubernetes operator,
+``dask scheduler`` + ``dask worker`` by hand). Dask is an optional
+dependency: ``pip install "lumicare-ij[cluster]"``.
+
+Why the pieces are as they are:
+
+- A worker loads a model once and keeps it (:func:`worker_cache`): loading
+  costs seconds, a task (one stack) not much more.
+- TensorFlow in a worker uses as many threads as the worker has Dask
+  threads, and a worker runs one prediction at a time (:func:`one_at_a_time`),
+  so N workers of T threads use N x T cores and never more.
+- Tasks are plain module-level functions with plain arguments (paths,
+  numbers), so they pickle by reference and any worker can run any task; a
+  task that dies with its worker is run again elsewhere by Dask, and since
+  every output is written atomically (:mod:`lumicare_ij.atomic`) a killed
+  task leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+
+from .errors import LumicareError, UserInputError
+
+#: Per process: what :func:`worker_cache` has loaded, and how often each key was loaded (tests read it).
+_CACHE: dict = {}
+_LOADS: dict = {}
+_CACHE_LOCK = threading.Lock()
+_COMPUTE_LOCK = threading.Lock()
+
+
+def _require_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise UserInputError("running on several workers needs Dask distributed: pip install "
+                             "\"lumicare-ij[cluster]\" (or dask[distributed]).") from None
+    return distributed
+
+
+def wanted(workers: int | None, scheduler: str | None) -> bool:
+    """Whether a run should go through Dask: workers or a scheduler given, or Dask configured with one."""
+    if workers is not None or scheduler:
+        return True
+    return bool(os.environ.get("DASK_SCHEDULER_ADDRESS"))
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None = None, threads_per_worker: int = 1, scheduler: str | None = None,
+                memory_limit: str | None = "auto"):
+    """A :class:`distributed.Client`: of a new LocalCluster (``workers``) or of a running scheduler.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start this many worker processes here (a LocalCluster, closed on exit).
+    threads_per_worker : int
+        Dask (and TensorFlow) threads of each local worker.
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``); wins over ``workers``.
+        Neither given: Dask's configuration (``DASK_SCHEDULER_ADDRESS``).
+    memory_limit : str, optional
+        Memory limit of each local worker (Dask's syntax, e.g. "4GB"; "auto"
+        shares the machine's memory among the workers).
+    """
+    distributed = _require_distributed()
+    if workers is not None and workers < 1:
+        raise UserInputError(f"--workers must be 1 or more, got {workers}.")
+    if threads_per_worker < 1:
+        raise UserInputError(f"--threads-per-worker must be 1 or more, got {threads_per_worker}.")
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as err:
+            raise UserInputError(f"cannot reach the Dask scheduler at {scheduler} ({err}); check the address "
+                                 "(tcp://HOST:PORT) and that the scheduler is running.") from None
+        with client:
+            yield client
+        return
+    threads = str(threads_per_worker)
+    # Set before TensorFlow starts in the worker: its thread pools are sized once, at start-up.
+    env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads,
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with distributed.LocalCluster(n_workers=workers or 1, threads_per_worker=threads_per_worker, processes=True,
+                                  dashboard_address=":0", memory_limit=memory_limit, env=env,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def worker_cache(key, load):
+    """``load()`` once per process and key, then the same object for every later task of this process."""
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = load()
+            _LOADS[key] = _LOADS.get(key, 0) + 1
+        return _CACHE[key]
+
+
+def loads_in_this_process() -> dict:
+    """How often each cached key was loaded in this process (1 each when the cache works)."""
+    return {str(k): n for k, n in _LOADS.items()}
+
+
+@contextlib.contextmanager
+def one_at_a_time():
+    """Serialise the network's computations within a process (TensorFlow already uses all its threads)."""
+    with _COMPUTE_LOCK:
+        yield
+
+
+def run_tasks(client, function, items: list[dict], *, desc: str, progress: bool = True) -> list[dict]:
+    """Run ``function(item)`` for every item (a dict with ``input``) as one Dask task each, in order.
+
+    ``function`` returns a dict with ``status``; a task that raises (its
+    worker died more often than Dask allows, a bug) becomes a ``failed`` entry
+    with the error, so one bad input never stops the others. The progress bar
+    counts stacks done of all and shows their throughput.
+    """
+    distributed = _require_distributed()
+    from tqdm.auto import tqdm
+
+    futures = client.map(function, items, pure=False)
+    index = {f.key: i for i, f in enumerate(futures)}
+    results: list = [None] * len(items)
+    start = time.perf_counter()
+    with tqdm(total=len(items), desc=desc, unit="stack", disable=not progress) as bar:
+        for future in distributed.as_completed(futures):
+            i = index[future.key]
+            try:
+                results[i] = future.result()
+            except LumicareError as err:
+                results[i] = {"input": items[i]["input"], "status": "failed", "error": str(err)}
+            except Exception as err:  # noqa: BLE001  (a worker lost too often, or a bug: report, go on)
+                results[i] = {"input": items[i]["input"], "status": "failed",
+                              "error": f"{type(err).__name__}: {err}"}
+            bar.update(1)
+            bar.set_postfix_str(f"{bar.n / max(time.perf_counter() - start, 1e-9):.2f} stacks/s")
+    return results
+
+
+__all__ = ["wanted", "dask_client", "worker_cache", "loads_in_this_process", "one_at_a_time", "run_tasks"]
