@@ -363,6 +363,16 @@ def _add_predict(sub) -> None:
     _add_precision(p, "prediction")
     p.add_argument("--force", action="store_true",
                    help="replace existing outputs made differently (inputs are never replaced)")
+    v = p.add_argument_group("volumes larger than memory")
+    v.add_argument("--format", choices=("tiff", "ome-zarr"), default=None, dest="output_format",
+                   help="output format [tiff for .tif inputs, ome-zarr for OME-Zarr volumes and --planes]")
+    v.add_argument("--planes", action="store_true",
+                   help="each input folder is one volume stored as one 2D .tif per plane (name order)")
+    v.add_argument("--block", type=_sizes_argument("--block", example="64,256,256"), default=None,
+                   metavar="Z,Y,X", help="volumes are restored block by block, each with a halo of the "
+                                         "network's receptive field [64,256,256]")
+    v.add_argument("--pyramid", type=int, default=0, metavar="LEVELS",
+                   help="OME-Zarr outputs: downsampled levels for viewers (napari, BigDataViewer) [0]")
     _add_cluster(p, "restore")
     p.set_defaults(run=_run_predict)
 
@@ -376,7 +386,9 @@ def _run_predict(args) -> int:
     try:
         results = restore_files(args.model, args.inputs, args.out, tiles=args.tiles, save_scale=args.scale,
                                 overwrite=args.force, normalization=normalization,
-                                precision=args.precision or "float32", **_cluster_kwargs(args))
+                                precision=args.precision or "float32", output_format=args.output_format,
+                                planes=args.planes, block_zyx=args.block, pyramid_levels=args.pyramid,
+                                **_cluster_kwargs(args))
     except SomeInputsFailed as err:
         if len(err.results) == 1:
             raise

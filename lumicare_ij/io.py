@@ -216,6 +216,41 @@ def stack_shape(path) -> tuple[int, ...]:
     return _named_dims(placeholder, series.axes, path)[0].shape
 
 
+def open_planes(folder):
+    """A folder of 2D TIFF planes (one file per plane, in name order) as one lazy (Z, Y, X) Dask volume.
+
+    Returns ``(data, attrs)`` like :func:`lumicare_ij.omezarr.open_volume`:
+    every plane is read when a block needs it, and checked as
+    :func:`read_stack` checks a file; the calibration is the first plane's
+    (its ``z_step_um`` metadata, if any, gives the spacing).
+    """
+    import dask
+    import dask.array as da
+
+    folder = Path(folder)
+    files = list_stacks(folder)
+    if not files:
+        raise InputNotFoundError(f"{folder}: no .tif planes in this folder.")
+    first = read_stack(files[0])
+    if first.ndim != 2:
+        raise StackError(f"{files[0]}: has dims {first.dims}; a folder of planes holds one 2D image per file "
+                         "(drop --planes to restore each file as a stack).")
+    planes = [da.from_delayed(dask.delayed(_read_plane)(str(f), first.shape), first.shape, first.dtype)
+              for f in files]
+    attrs = {"pixel_size_um": first.attrs.get("pixel_size_um"),
+             "z_step_um": (first.attrs.get("metadata") or {}).get("z_step_um") or first.attrs.get("z_step_um"),
+             "metadata": dict(first.attrs.get("metadata") or {}), "source": str(folder), "format": "planes"}
+    return da.stack(planes), attrs
+
+
+def _read_plane(path: str, shape: tuple) -> np.ndarray:
+    plane = read_array(path)
+    if plane.shape != tuple(shape):
+        raise StackError(f"{path}: a plane of shape {plane.shape} among planes of shape {tuple(shape)}; "
+                         "every file of the folder must be one plane of the same size.")
+    return plane
+
+
 def read_metadata(path) -> dict:
     """The acquisition metadata :func:`read_stack` would return in ``attrs["metadata"]``, without the pixels."""
     path = Path(path)

@@ -12,14 +12,16 @@ differently unless ``overwrite`` is set.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
 
-from . import cluster
+from . import cluster, omezarr
 from .atomic import remove_stale_parts
 from .care import (PREDICT_PERCENTILES, ModelError, _n_tiles, _now, check_model_folder, load_model, predict,
                    read_model_record)
+from .shapes import parse_sizes
 from .errors import InputNotFoundError, LumicareError, OutputExistsError, SomeInputsFailed, UserInputError
 from .io import TIFF_SUFFIXES, list_stacks, read_metadata, read_stack, write_stack
 from .precision import resolve as resolve_precision
@@ -29,8 +31,9 @@ from .provenance import file_sha256, package_versions
 def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = False, overwrite: bool = False,
                   progress: bool = True, normalization=PREDICT_PERCENTILES,
                   upsample_factor: int | None = None, precision: str = "float32", *,
-                  workers: int | None = None, threads_per_worker: int = 1, scheduler: str | None = None,
-                  memory_limit: str | None = "auto") -> list[dict]:
+                  output_format: str | None = None, planes: bool = False, block_zyx=None,
+                  pyramid_levels: int = 0, workers: int | None = None, threads_per_worker: int = 1,
+                  scheduler: str | None = None, memory_limit: str | None = "auto") -> list[dict]:
     """Restore TIFF stacks with a trained model and write float32 ImageJ TIFFs.
 
     Parameters
@@ -38,7 +41,8 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
     model_dir : str or Path
         Model folder from :func:`lumicare_ij.care.train` (or any csbdeep CARE folder).
     inputs : str, Path or list of them
-        Stacks (.tif) and/or folders of stacks.
+        Stacks (.tif), OME-Zarr volumes (folders ``name.ome.zarr``) and/or
+        folders of them; with ``planes``, folders of 2D planes.
     out_dir : str or Path
         Where ``<name>.tif`` (the restoration, the mean of a probabilistic
         model) and, with ``save_scale``, ``<name>_scale.tif`` are written.
@@ -64,6 +68,15 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
     precision : {"float32", "bfloat16", "float16", "auto"}
         Arithmetic of the network (:mod:`lumicare_ij.precision`), resolved
         where the stack is restored; recorded in each output's provenance.
+    output_format : {"tiff", "ome-zarr"}, optional
+        Format of the outputs [TIFF for TIFF stacks, OME-Zarr for volumes].
+    planes : bool
+        Each input folder is one volume stored as one 2D TIFF per plane.
+    block_zyx : (int, int, int), optional
+        Volumes (OME-Zarr, planes) are restored block by block
+        (:mod:`lumicare_ij.blocks`) with this block size [:data:`lumicare_ij.blocks.BLOCK_ZYX`].
+    pyramid_levels : int
+        OME-Zarr outputs: downsampled levels for viewers [0].
     workers : int, optional
         Restore on this many local Dask worker processes (one task per stack).
     threads_per_worker : int
@@ -92,12 +105,15 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
         others were. Its ``results`` hold every input's entry.
     """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    files = input_files(inputs)
+    files = input_files(inputs, planes)
     config = check_model_folder(model_dir)
     if save_scale and not config.get("probabilistic"):
         raise ModelError(f"{model_dir} is not probabilistic; it predicts no scale (uncertainty).")
     settings = _settings(model_dir, tiles, save_scale, normalization, upsample_factor, precision)
-    jobs = _plan(files, out_dir, save_scale)
+    if block_zyx is not None:
+        settings["block_zyx"] = list(parse_sizes(block_zyx, "block", n_axes=3, axes="Z,Y,X",
+                                                 example="64,256,256"))
+    jobs = _plan(files, out_dir, save_scale, output_format, pyramid_levels)
     model_sha256 = model_fingerprint(model_dir)
     record = read_model_record(model_dir) or {}
     for job in jobs:
@@ -105,17 +121,22 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
                    regime=record.get("regime"), preset=(record.get("preset") or {}).get("name"))
     skipped = _resume(jobs, overwrite)
     todo = [job for job in jobs if job["input"] not in skipped]
+    stacks = [job for job in todo if job["kind"] == "tiff"]
+    volumes = [job for job in todo if job["kind"] != "tiff"]
     try:
         if cluster.wanted(workers, scheduler):
             with cluster.dask_client(workers, threads_per_worker, scheduler, memory_limit) as client:
-                done = cluster.run_tasks(client, restore_task, todo, desc="restoring", progress=progress)
+                done = cluster.run_tasks(client, restore_task, stacks, desc="restoring", progress=progress)
+                done += [_attempt(None, job, progress) for job in volumes]  # their blocks run on the workers
         else:
-            done = _restore_here(model_dir, todo, settings, progress)
+            done = _restore_here(model_dir, stacks, settings, progress)
+            done += [_attempt(None, job, progress) for job in volumes]
     finally:
         for job in todo:
             for target in (job["output"], job["scale"]):
                 if target:
                     remove_stale_parts(target)
+                    omezarr.remove_stale_parts(target)
     by_input = {r["input"]: r for r in done} | skipped
     results = [by_input[job["input"]] for job in jobs]
     if any(r["status"] == "failed" for r in results):
@@ -127,26 +148,40 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
 # The plan
 # --------------------------------------------------------------------------
 
-def input_files(inputs) -> list[Path]:
-    """The stacks named by ``inputs`` (files and folders of .tif), checked to exist."""
+def input_files(inputs, planes: bool = False) -> list[tuple[Path, str]]:
+    """``(path, kind)`` of every input: "tiff" stacks, "ome-zarr" volumes, "planes" folders; checked to exist."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    files = []
+    found = []
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
-            found = list_stacks(path)
-            if not found:
-                raise InputNotFoundError(f"{path}: no .tif stacks in this folder.")
-            files.extend(found)
+        if omezarr.is_ome_zarr(path):
+            found.append((path, "ome-zarr"))
+        elif path.is_dir() and planes:
+            found.append((path, "planes"))
+        elif path.is_dir():
+            inside = [(p, "tiff") for p in list_stacks(path)] + \
+                     [(p, "ome-zarr") for p in sorted(path.glob("*.zarr")) if omezarr.is_ome_zarr(p)]
+            if not inside:
+                raise InputNotFoundError(f"{path}: no .tif stacks or OME-Zarr volumes in this folder (a folder "
+                                         "of 2D planes forming one volume: add --planes).")
+            found.extend(sorted(inside))
         elif path.is_file():
             if path.suffix.lower() not in TIFF_SUFFIXES:
-                raise UserInputError(f"{path}: not a .tif stack; give ImageJ TIFF files (.tif) or folders of them. "
-                                     "In Fiji: File > Save As > Tiff...")
-            files.append(path)
+                raise UserInputError(f"{path}: not a .tif stack; give ImageJ TIFF files (.tif), OME-Zarr "
+                                     "volumes or folders of them. In Fiji: File > Save As > Tiff...")
+            found.append((path, "tiff"))
         else:
             raise InputNotFoundError(f"{path}: no such file or folder.")
-    return files
+    return found
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".ome.zarr", ".zarr"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem if path.is_file() else name
 
 
 def _settings(model_dir: Path, tiles, save_scale: bool, normalization, upsample_factor, precision: str) -> dict:
@@ -171,22 +206,32 @@ def _settings(model_dir: Path, tiles, save_scale: bool, normalization, upsample_
             "upsample_xy": upsample_factor, "precision": precision}
 
 
-def _plan(files: list[Path], out_dir: Path, save_scale: bool) -> list[dict]:
+def _plan(files: list[tuple[Path, str]], out_dir: Path, save_scale: bool, output_format: str | None,
+          pyramid_levels: int) -> list[dict]:
     """One job per input: its output names, checked against each other and against the inputs."""
+    if output_format not in (None, "tiff", "ome-zarr"):
+        raise UserInputError(f"output format {output_format!r}: choose tiff or ome-zarr.")
     jobs, seen = [], {}
-    input_set = {f.resolve() for f in files}
-    for f in files:
-        out = out_dir / f"{f.stem}.tif"
-        scale = out_dir / f"{f.stem}_scale.tif" if save_scale else None
-        if f.stem in seen:
-            raise UserInputError(f"{f} and {seen[f.stem]} would both be written to {out}; restore them into "
+    input_set = {f.resolve() for f, _ in files}
+    for f, kind in files:
+        fmt = output_format or ("tiff" if kind == "tiff" else "ome-zarr")
+        if save_scale and (fmt != "tiff" or kind != "tiff"):
+            raise UserInputError(f"{f}: the scale (uncertainty) output is written for TIFF stacks into TIFF "
+                                 "only; drop --scale for OME-Zarr volumes and outputs.")
+        suffix = ".tif" if fmt == "tiff" else ".ome.zarr"
+        stem = _stem(f)
+        out = out_dir / f"{stem}{suffix}"
+        scale = out_dir / f"{stem}_scale.tif" if save_scale else None
+        if stem in seen:
+            raise UserInputError(f"{f} and {seen[stem]} would both be written to {out}; restore them into "
                                  "different folders.")
-        seen[f.stem] = f
+        seen[stem] = f
         for target in (out, scale):
             if target is not None and (target.resolve() in input_set or (target.exists() and any(
-                    os.path.samefile(target, g) for g in files))):
+                    os.path.samefile(target, g) for g, _ in files))):
                 raise UserInputError(f"{target} would replace an input stack; choose another output folder.")
-        jobs.append({"input": str(f), "output": str(out), "scale": str(scale) if scale else None})
+        jobs.append({"input": str(f), "kind": kind, "format": fmt, "pyramid_levels": int(pyramid_levels),
+                     "output": str(out), "scale": str(scale) if scale else None})
     return jobs
 
 
@@ -205,12 +250,18 @@ def identity(job: dict, input_sha256: str) -> dict:
     return {"input_sha256": input_sha256, "model_sha256": job["model_sha256"], "settings": job["settings"]}
 
 
+def input_sha256(job: dict) -> str:
+    """SHA-256 of an input: of the file for a stack, of every file for a volume folder."""
+    return file_sha256(job["input"]) if job["kind"] == "tiff" else omezarr.tree_sha256(job["input"])
+
+
 def _recorded_identity(path: str | None):
     if path is None or not Path(path).exists():
         return None
     try:
-        return (read_metadata(path).get("restoration") or {}).get("identity", "unknown")
-    except LumicareError:
+        records = omezarr.read_records(path) if omezarr.is_ome_zarr(path) else read_metadata(path)
+        return (records.get("restoration") or {}).get("identity", "unknown")
+    except (LumicareError, OSError, ValueError):
         return "unreadable"
 
 
@@ -226,7 +277,7 @@ def _resume(jobs: list[dict], overwrite: bool) -> dict:
         recorded = [_recorded_identity(t) for t in targets]
         if all(r is None for r in recorded):
             continue
-        wanted = identity(job, file_sha256(job["input"]))
+        wanted = identity(job, input_sha256(job))
         if all(r == wanted for r in recorded):
             skipped[job["input"]] = {"input": job["input"], "status": "skipped", "output": job["output"],
                                      "scale": job["scale"], "seconds": 0.0}
@@ -264,20 +315,20 @@ def _load(model_dir: Path, settings: dict):
     return load_model(model_dir, resolve_precision(settings["precision"])["used"])
 
 
-def _attempt(model, job: dict) -> dict:
-    """:func:`restore_one`, with a mistake in this input (or its file system) reported, not raised."""
+def _attempt(model, job: dict, progress: bool = False) -> dict:
+    """:func:`restore_one` (a volume: :func:`restore_volume_job`), with a mistake in this input reported, not raised."""
     try:
-        return restore_one(model, job)
+        return restore_volume_job(job, progress) if job["kind"] != "tiff" else restore_one(model, job)
     except (LumicareError, OSError) as err:
         message = str(err) if isinstance(err, LumicareError) else f"{err.strerror or err}: {err.filename or ''}"
         return {"input": job["input"], "status": "failed", "error": message}
 
 
 def restore_one(model, job: dict) -> dict:
-    """Restore one planned stack and write its output(s) with their provenance."""
+    """Restore one planned TIFF stack in memory and write its output(s) with their provenance."""
     t0 = time.perf_counter()
     settings, f = job["settings"], Path(job["input"])
-    input_sha256 = file_sha256(f)
+    sha = input_sha256(job)
     stack = read_stack(f)
     if stack.ndim != model.config.n_dim:
         raise UserInputError(f"{f}: has dims {stack.dims} (shape {stack.shape}); the model restores "
@@ -286,25 +337,77 @@ def restore_one(model, job: dict) -> dict:
     with cluster.one_at_a_time():
         mean, scale = _predict(model, array, settings)
     precision_record = resolve_precision(settings["precision"])
-    versions = package_versions()
-    provenance = {
+    _write(job, mean, scale, dict(stack.attrs.get("metadata") or {}), pixel_size_um,
+           stack.attrs.get("z_step_um"), _provenance(job, sha, precision_record))
+    return {"input": job["input"], "status": "done", "output": job["output"], "scale": job["scale"],
+            "shape": list(mean.shape), "precision": precision_record,
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def restore_volume_job(job: dict, progress: bool = False) -> dict:
+    """Restore one volume (OME-Zarr or a folder of planes) block by block; its blocks are Dask tasks."""
+    from . import blocks
+    from .io import open_planes
+
+    t0 = time.perf_counter()
+    settings = job["settings"]
+    if settings["upsample_xy"] != 1 or settings["normalization"] in (None, "fiji") or \
+            settings["tiles"] not in (None, "auto"):
+        raise UserInputError(f"{job['input']}: volumes are restored block by block with csbdeep's "
+                             "normalization; --tiles, --normalize fiji and upsampling are for TIFF stacks.")
+    sha = input_sha256(job)
+    data, attrs = open_planes(job["input"]) if job["kind"] == "planes" else omezarr.open_volume(job["input"])
+    block_zyx = tuple(settings.get("block_zyx") or blocks.BLOCK_ZYX)
+    restored = blocks.restore_volume(job["model_dir"], data, block_zyx=block_zyx,
+                                     normalization=tuple(settings["normalization"]),
+                                     precision=settings["precision"])
+    precision_record = resolve_precision(settings["precision"])
+    provenance = _provenance(job, sha, precision_record)
+    provenance["blocks"] = {"block_zyx": list(block_zyx), "halo_and_grid": list(blocks.halo_and_grid(
+        json.loads((Path(job["model_dir"]) / "config.json").read_text()))), "percentiles": "exact, whole volume"}
+    with _dask_progress(progress):
+        _write(job, restored, None, attrs["metadata"], attrs["pixel_size_um"], attrs["z_step_um"], provenance)
+    return {"input": job["input"], "status": "done", "output": job["output"], "scale": None,
+            "shape": list(data.shape), "precision": precision_record,
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _provenance(job: dict, sha: str, precision_record: dict) -> dict:
+    settings, versions = job["settings"], package_versions()
+    return {
         "software": f"lumicare_ij {versions.get('lumicare_ij', '?')}", "created": _now(),
         "model_dir": str(Path(job["model_dir"]).resolve()), "regime": job.get("regime"),
-        "preset": job.get("preset"), "input_file": str(f.resolve()), "tiles_zyx": settings["tiles"],
-        "normalization": _normalization_record(settings["normalization"]),
+        "preset": job.get("preset"), "input_file": str(Path(job["input"]).resolve()),
+        "tiles_zyx": settings["tiles"], "normalization": _normalization_record(settings["normalization"]),
         "upsampled_xy": settings["upsample_xy"], "precision": precision_record, "versions": versions,
-        "identity": identity(job, input_sha256),
+        "identity": identity(job, sha),
     }
-    meta = dict(stack.attrs.get("metadata") or {})
-    common = {"pixel_size_um": pixel_size_um, "z_step_um": stack.attrs.get("z_step_um"),
-              "overwrite": bool(job.get("overwrite"))}
+
+
+def _write(job: dict, mean, scale, meta: dict, pixel_size_um, z_step_um, provenance: dict) -> None:
+    """Write the mean (and scale) in the job's format, each with the provenance, atomically."""
+    overwrite = bool(job.get("overwrite"))
+    if job["format"] == "ome-zarr":
+        omezarr.write_volume(job["output"], mean, pixel_size_um=pixel_size_um, z_step_um=z_step_um,
+                             metadata={**meta, "restoration": {**provenance, "output": "mean"}},
+                             pyramid_levels=job["pyramid_levels"], overwrite=overwrite)
+        return
+    common = {"pixel_size_um": pixel_size_um, "z_step_um": z_step_um, "overwrite": overwrite}
+    mean = mean.compute() if hasattr(mean, "compute") else mean  # a volume into one TIFF: held in memory
     write_stack(job["output"], mean, metadata={**meta, "restoration": {**provenance, "output": "mean"}}, **common)
     if scale is not None:
         write_stack(job["scale"], scale, metadata={**meta, "restoration": {**provenance, "output": "scale"}},
                     **common)
-    return {"input": job["input"], "status": "done", "output": job["output"], "scale": job["scale"],
-            "shape": list(mean.shape), "precision": precision_record,
-            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _dask_progress(progress: bool):
+    import contextlib
+
+    if not progress:
+        return contextlib.nullcontext()
+    from tqdm.dask import TqdmCallback
+
+    return TqdmCallback(desc="blocks", unit="task")
 
 
 def _upsampled(stack, factor: int):
