@@ -101,9 +101,30 @@ def worker_cache(key, load):
     """``load()`` once per process and key, then the same object for every later task of this process."""
     with _CACHE_LOCK:
         if key not in _CACHE:
+            _threads_as_the_worker()
             _CACHE[key] = load()
             _LOADS[key] = _LOADS.get(key, 0) + 1
         return _CACHE[key]
+
+
+def _threads_as_the_worker() -> None:
+    """In a Dask worker started elsewhere (``dask worker --nthreads T``), let TensorFlow use T threads.
+
+    Only possible before TensorFlow starts in this process; local clusters set
+    the same through the workers' environment (:func:`dask_client`).
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        from distributed import get_worker
+
+        threads = str(get_worker().state.nthreads)
+    except (ImportError, ValueError):  # not in a worker: this process's own settings stand
+        return
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 def loads_in_this_process() -> dict:

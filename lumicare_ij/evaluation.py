@@ -180,7 +180,11 @@ def evaluate_folders(reference_dir, compare: dict, readouts=("mask_mae",), *, la
         if any(r["status"] == "failed" for r in done):
             raise SomeInputsFailed(done, "evaluations")
         return [r["row"] for r in done]
-    return [evaluate_job(job)["row"] for job in tqdm(jobs, desc="evaluate", unit="stack", disable=not progress)]
+    rows = []
+    with tqdm(jobs, desc="evaluate", unit="stack", disable=not progress) as bar:  # closed before any error shows
+        for job in bar:
+            rows.append(evaluate_job(job)["row"])
+    return rows
 
 
 def evaluate_job(job: dict) -> dict:

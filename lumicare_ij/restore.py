@@ -301,7 +301,8 @@ def _restore_here(model_dir: Path, jobs: list[dict], settings: dict, progress: b
     if not jobs:
         return []
     model = _load(model_dir, settings)
-    return [_attempt(model, job) for job in tqdm(jobs, desc="restoring", unit="stack", disable=not progress)]
+    with tqdm(jobs, desc="restoring", unit="stack", disable=not progress) as bar:
+        return [_attempt(model, job) for job in bar]
 
 
 def restore_task(job: dict) -> dict:
