@@ -10,7 +10,12 @@ exit, so start-up, model loading and the cluster's own start are included):
    seconds, stacks/s, ratio to the one-process run of the same thread count;
 2. the same for ``lumicare evaluate`` (mask MAE and nuclear Pearson of every
    restoration against its reference);
-3. a volume of ``--volume`` voxels (uint16, default 16x4096x4096, 512 MiB;
+3. predict and evaluate again on clusters of 1 and 2 workers already started and
+   warmed up (timed in this process): how throughput scales once start-up
+   is paid;
+4. the scheduler's own cost per task (``--tasks`` no-op tasks on two
+   workers), for projections to larger screens;
+5. a volume of ``--volume`` voxels (uint16, default 16x4096x4096, 512 MiB;
    float32 copies and activations of the whole would need several GB) restored
    block by block into OME-Zarr with ``--workers 1 --memory-limit
    --worker-memory``, from OME-Zarr and from one TIFF per plane: seconds,
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -149,6 +155,7 @@ def many_stacks(root: Path, model: Path, n: int, shape, cores: int) -> list[str]
         seconds = {}
         for label, slug, extra, threads in configs:
             out = root / f"{command}-{slug}"
+            shutil.rmtree(out, ignore_errors=True)  # a re-run would skip finished stacks (resume)
             args = (["predict", "--model", str(model), str(root / "short"), "--out", str(out), "--force"]
                     if command == "predict" else
                     ["evaluate", "--reference", str(root / "long"), "--restored", str(root / "predict-serial1"),
@@ -158,7 +165,43 @@ def many_stacks(root: Path, model: Path, n: int, shape, cores: int) -> list[str]
             rows.append(f"| {command} | {label} | {seconds[slug]:.1f} | {n / seconds[slug]:.2f} | "
                         f"{seconds['serial1'] / seconds[slug]:.2f}x | {versus} |")
             print(rows[-1], flush=True)
+        rows.append(side_by_side(root, model, command, n, seconds["workers1"]))
+        print(rows[-1], flush=True)
     return rows
+
+
+def side_by_side(root: Path, model: Path, command: str, n: int, workers1_s: float) -> str:
+    """The machine's own two-way ceiling: two one-thread processes at once, half of the stacks each."""
+    halves = [sorted((root / "short").glob("*.tif"))[i::2] for i in (0, 1)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
+               OMP_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    processes = []
+    for i, half in enumerate(halves):
+        if command == "predict":
+            shutil.rmtree(root / f"side{i}", ignore_errors=True)
+            args = ["predict", "--model", str(model), *map(str, half), "--out", str(root / f"side{i}"), "--force"]
+        else:  # evaluate pairs whole folders: give each process its half as folders of links
+            args = ["evaluate", "--reference", str(_links(root / f"side-ref-{i}", root / "long", half)),
+                    "--restored", str(_links(root / f"side-restored-{i}", root / "predict-serial1", half)),
+                    "--readout", "mask_mae", "--readout", "nuclear_pearson", "--out", str(root / f"side-eval-{i}"),
+                    "--force"]
+        processes.append(subprocess.Popen([sys.executable, "-m", "lumicare_ij.cli", *args], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    if any(p.wait() for p in processes):
+        raise SystemExit(f"two side-by-side {command} runs: one failed")
+    seconds = time.perf_counter() - t0
+    return (f"| {command} | two one-process runs side by side, half each (the machine's ceiling) | {seconds:.1f} | "
+            f"{n / seconds:.2f} | - | {workers1_s / seconds:.2f}x |")
+
+
+def _links(folder: Path, source: Path, names: list[Path]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        link = folder / name.name
+        if not link.exists():
+            link.symlink_to((source / name.name).resolve())
+    return folder
 
 
 def large_volume(root: Path, model: Path, shape, memory_limit: str, block: str) -> list[str]:
@@ -196,6 +239,58 @@ def large_volume(root: Path, model: Path, shape, memory_limit: str, block: str) 
     return rows
 
 
+def warm_scaling(root: Path, model: Path, n: int) -> list[str]:
+    """Steady state: 1 and 2 single-threaded workers already started and warmed up, timed in this process."""
+    from lumicare_ij import cluster, evaluation, restore
+
+    rows = ["| command | warm cluster | seconds | stacks / s | vs 1 worker |", "|---|---|---|---|---|"]
+    stacks = sorted((root / "short").glob("*.tif"))
+    seconds = {}
+    for workers in (1, 2):
+        with cluster.dask_client(workers, 1, memory_limit="auto") as client:  # as --workers starts them
+            address = client.scheduler.address
+            restore.restore_files(model, stacks[:2 * workers], root / f"warm{workers}-warmup", overwrite=True,
+                                  scheduler=address, progress=False)
+            for command in ("predict", "evaluate"):
+                if command == "predict":
+                    shutil.rmtree(root / f"warm{workers}", ignore_errors=True)
+                t0 = time.perf_counter()
+                if command == "predict":
+                    restore.restore_files(model, stacks, root / f"warm{workers}", overwrite=True, scheduler=address,
+                                          progress=False)
+                else:
+                    evaluation.evaluate_folders(root / "long", {"restored": root / f"warm{workers}"},
+                                                ("mask_mae", "nuclear_pearson"), scheduler=address, progress=False)
+                seconds[command, workers] = time.perf_counter() - t0
+    for command in ("predict", "evaluate"):
+        for workers in (1, 2):
+            t = seconds[command, workers]
+            rows.append(f"| {command} | {workers} x 1 thread | {t:.1f} | {n / t:.2f} | "
+                        f"{seconds[command, 1] / t:.2f}x |")
+            print(rows[-1], flush=True)
+    return rows
+
+
+def _nothing(x):
+    return x
+
+
+def task_overhead(n_tasks: int) -> list[str]:
+    """Scheduler cost per task: ``n_tasks`` no-op tasks on a LocalCluster of 2 single-threaded workers."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=50) as lc, distributed.Client(lc) as client:
+        client.gather(client.map(_nothing, range(100), pure=False))  # warm-up
+        t0 = time.perf_counter()
+        client.gather(client.map(_nothing, range(n_tasks), pure=False))
+        seconds = time.perf_counter() - t0
+    rows = ["| no-op tasks | workers | seconds | ms per task |", "|---|---|---|---|",
+            f"| {n_tasks} | 2 x 1 thread | {seconds:.2f} | {1e3 * seconds / n_tasks:.2f} |"]
+    print(rows[-1], flush=True)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -205,7 +300,8 @@ def main(argv=None):
     parser.add_argument("--volume", type=_sizes, default=(16, 4096, 4096), help="large volume Z,Y,X [16,4096,4096]")
     parser.add_argument("--worker-memory", default="3GB", help="memory limit of the volume's worker [3GB]")
     parser.add_argument("--block", default="16,512,512", help="block of the volume run [16,512,512]")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: stacks, volume")
+    parser.add_argument("--tasks", type=int, default=5000, help="no-op tasks of the overhead part [5000]")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: stacks, warm, overhead, volume")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     print(f"[cluster] {describe()}", flush=True)
@@ -214,6 +310,12 @@ def main(argv=None):
     tables = []
     if "stacks" not in args.skip:
         tables.append("\n".join(many_stacks(args.out / "stacks", model, args.stacks, args.shape, cores)))
+    if "warm" not in args.skip:
+        make_stacks(args.out / "stacks" / "short", args.stacks, args.shape, seed=1)
+        make_stacks(args.out / "stacks" / "long", args.stacks, args.shape, seed=2)
+        tables.append("\n".join(warm_scaling(args.out / "stacks", model, args.stacks)))
+    if "overhead" not in args.skip:
+        tables.append("\n".join(task_overhead(args.tasks)))
     if "volume" not in args.skip:
         tables.append("\n".join(large_volume(args.out, model, args.volume, args.worker_memory, args.block)))
     print("\n\n".join(tables))

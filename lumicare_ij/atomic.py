@@ -21,6 +21,7 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from .errors import OutputExistsError
@@ -82,7 +83,7 @@ def atomic_write_bytes(path, data: bytes, overwrite: bool = False) -> Path:
 
 
 def remove_stale_parts(path) -> int:
-    """Delete temporary files a killed writer of ``path`` left behind; return how many.
+    """Delete temporary files (or partial folders) a killed writer of ``path`` left behind; return how many.
 
     Call it only for outputs the calling run owns (it planned to write them):
     a live writer of the same name elsewhere would lose its temporary file.
@@ -91,7 +92,10 @@ def remove_stale_parts(path) -> int:
     removed = 0
     for part in path.parent.glob(f".*.part.{path.name}"):
         with contextlib.suppress(FileNotFoundError):
-            part.unlink()
+            if part.is_dir() and not part.is_symlink():  # a partial OME-Zarr folder
+                shutil.rmtree(part)
+            else:
+                part.unlink()
             removed += 1
     return removed
 

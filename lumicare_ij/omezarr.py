@@ -16,7 +16,6 @@ final name.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import secrets
@@ -160,14 +159,6 @@ def write_volume(path, data, *, pixel_size_um: float | None = None, z_step_um: f
     return path
 
 
-def remove_stale_parts(path) -> None:
-    """Delete hidden partial volumes a killed writer of ``path`` left behind."""
-    path = Path(path)
-    for part in path.parent.glob(f".*.part.{path.name}"):
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(part)
-
-
 def tree_sha256(path) -> str:
     """SHA-256 over every file of a folder (relative names and contents), in name order."""
     path = Path(path)
@@ -180,5 +171,4 @@ def tree_sha256(path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["ATTRS_KEY", "is_ome_zarr", "open_volume", "read_records", "write_volume", "remove_stale_parts",
-           "tree_sha256"]
+__all__ = ["ATTRS_KEY", "is_ome_zarr", "open_volume", "read_records", "write_volume", "tree_sha256"]

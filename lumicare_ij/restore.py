@@ -135,8 +135,7 @@ def restore_files(model_dir, inputs, out_dir, tiles=None, save_scale: bool = Fal
         for job in todo:
             for target in (job["output"], job["scale"]):
                 if target:
-                    remove_stale_parts(target)
-                    omezarr.remove_stale_parts(target)
+                    remove_stale_parts(target)  # files and partial OME-Zarr folders alike
     by_input = {r["input"]: r for r in done} | skipped
     results = [by_input[job["input"]] for job in jobs]
     if any(r["status"] == "failed" for r in results):
@@ -330,6 +329,9 @@ def restore_one(model, job: dict) -> dict:
     t0 = time.perf_counter()
     settings, f = job["settings"], Path(job["input"])
     sha = input_sha256(job)
+    if _made_already(job, sha):
+        return {"input": job["input"], "status": "done", "output": job["output"], "scale": job["scale"],
+                "seconds": 0.0}
     stack = read_stack(f)
     if stack.ndim != model.config.n_dim:
         raise UserInputError(f"{f}: has dims {stack.dims} (shape {stack.shape}); the model restores "
@@ -357,6 +359,8 @@ def restore_volume_job(job: dict, progress: bool = False) -> dict:
         raise UserInputError(f"{job['input']}: volumes are restored block by block with csbdeep's "
                              "normalization; --tiles, --normalize fiji and upsampling are for TIFF stacks.")
     sha = input_sha256(job)
+    if _made_already(job, sha):
+        return {"input": job["input"], "status": "done", "output": job["output"], "scale": None, "seconds": 0.0}
     data, attrs = open_planes(job["input"]) if job["kind"] == "planes" else omezarr.open_volume(job["input"])
     block_zyx = tuple(settings.get("block_zyx") or blocks.BLOCK_ZYX)
     restored = blocks.restore_volume(job["model_dir"], data, block_zyx=block_zyx,
@@ -371,6 +375,17 @@ def restore_volume_job(job: dict, progress: bool = False) -> dict:
     return {"input": job["input"], "status": "done", "output": job["output"], "scale": None,
             "shape": list(data.shape), "precision": precision_record,
             "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _made_already(job: dict, sha: str) -> bool:
+    """Whether every output of ``job`` exists with its identity, written after this run planned it.
+
+    Dask runs a task again when its worker died after writing but before
+    reporting; the rerun then finds the finished outputs and is done.
+    """
+    targets = [t for t in (job["output"], job["scale"]) if t]
+    wanted = identity(job, sha)
+    return all(_recorded_identity(t) == wanted for t in targets) and not job.get("overwrite")
 
 
 def _provenance(job: dict, sha: str, precision_record: dict) -> dict:

@@ -115,3 +115,15 @@ def test_a_killed_writer_leaves_no_file_under_the_final_name(tmp_path):
     assert done.returncode == -9
     assert not (tmp_path / "out.json").exists()
     assert (tmp_path / "x.json").read_text() == ""
+
+
+def test_stale_parts_of_a_folder_output_are_removed_too(tmp_path):
+    """Regression: a partial OME-Zarr folder made the clean-up fail with 'Is a directory', hiding the real error."""
+    from lumicare_ij.atomic import remove_stale_parts
+
+    (tmp_path / ".0badc0de.part.volume.ome.zarr" / "0").mkdir(parents=True)
+    (tmp_path / ".0badc0de.part.volume.ome.zarr" / "0" / "c").write_bytes(b"chunk")
+    (tmp_path / ".1badc0de.part.volume.ome.zarr").write_bytes(b"file")
+    (tmp_path / "volume.ome.zarr").mkdir()  # the finished output stays
+    assert remove_stale_parts(tmp_path / "volume.ome.zarr") == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["volume.ome.zarr"]
