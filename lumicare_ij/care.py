@@ -38,7 +38,7 @@ import numpy as np
 from .atomic import atomic_write, atomic_write_text
 from . import feed as feed_batches
 from .errors import OutputExistsError, UserInputError
-from .precision import dtype_policy, float32_heads, model_precision, resolve as resolve_precision
+from .precision import dtype_policy, float32_heads, float32_thin_levels, model_precision, resolve as resolve_precision
 from .presets import Preset, care_config_kwargs, get_preset
 from .provenance import file_sha256, package_versions
 from .shapes import parse_sizes
@@ -308,6 +308,9 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         record = _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard)
         record["seed"] = seed
         record["precision"] = precision_record
+    if precision_record["used"] == "bfloat16":
+        record["precision"]["float32_layers"] = float32_thin_levels(model.keras_model, patch[0],
+                                                                     model.config.unet_kern_size)
     # Keep config.json's epoch count in step with the record (it changes when a resume trains longer).
     atomic_write_text(model_dir / "config.json", to_json(vars(model.config)), overwrite=True)
 
@@ -493,6 +496,7 @@ def _make_recorder(model, model_dir: Path, record: dict):
             if "learning_rate" not in entry:
                 entry["learning_rate"] = float(np.asarray(model.keras_model.optimizer.learning_rate))
             entry["seconds"] = round(time.perf_counter() - self._t0, 3)
+            _check_finite_weights(model.keras_model, epoch + 1, model_dir)
             if _is_best(entry.get("val_loss"), record["history"]):
                 atomic_write(model_dir / _WEIGHTS_BEST, model.keras_model.save_weights, overwrite=True)
             atomic_write(model_dir / _WEIGHTS_LAST, model.keras_model.save_weights, overwrite=True)
@@ -504,6 +508,15 @@ def _make_recorder(model, model_dir: Path, record: dict):
             _write_record(model_dir, record)
 
     return _EpochRecorder()
+
+
+def _check_finite_weights(keras_model, epoch: int, model_dir: Path) -> None:
+    """Refuse to save an epoch whose weights hold NaN or infinity (the loss may still look fine)."""
+    broken = [w.path for w in keras_model.weights if not np.isfinite(np.asarray(w)).all()]
+    if broken:
+        raise ModelError(f"epoch {epoch} left non-finite weights in {', '.join(broken[:3])}"
+                         f"{' and others' if len(broken) > 3 else ''}; nothing of it was saved and {model_dir} "
+                         "keeps the epochs before it. Resume with a lower learning rate, or train in float32.")
 
 
 def _is_best(val_loss, history) -> bool:

@@ -21,11 +21,12 @@ than float32, so ``auto`` keeps float32 there.
 from __future__ import annotations
 
 import contextlib
+import re
 
 from .errors import UserInputError
 
 __all__ = ["PRECISIONS", "PRECISION_CHOICES", "native_precision", "resolve", "dtype_policy",
-           "float32_heads", "model_precision", "difference_from_float32"]
+           "float32_heads", "float32_thin_levels", "model_precision", "difference_from_float32"]
 
 #: Precisions a network can run in; the Keras dtype policy of each.
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
@@ -35,6 +36,8 @@ PRECISION_CHOICES = PRECISIONS + ("auto",)
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 #: Layer-name prefixes of csbdeep's U-Net body (csbdeep.internals.blocks.unet_block).
 _UNET_PREFIXES = ("down_level_", "middle_", "up_level_")
+#: U-Net level of a body layer's name: down_level_<l>_no_<i>, up_level_<l>_no_<i>; middle_<i> is the deepest.
+_LEVEL_NAME = re.compile(r"(?:down|up)_level_(\d+)_no_\d+$")
 
 
 def native_precision(cpu_flags=None, gpu_list=None) -> tuple[str, str]:
@@ -149,6 +152,37 @@ def float32_heads(keras_model) -> list[str]:
     for layer in kept:
         layer.dtype_policy = "float32"
     return [layer.name for layer in kept]
+
+
+def float32_thin_levels(keras_model, patch_depth: int, kern_size: int, pool: int = 2) -> list[str]:
+    """Train in float32 the U-Net levels whose patches are too thin for a correct bfloat16 kernel gradient.
+
+    TensorFlow 2.21's oneDNN gradient of a bfloat16 Conv3D with respect to
+    its kernel is wrong (values up to 1e38, or NaN) when the input's depth
+    extent lies strictly between 1 and the kernel size: on every call with
+    more than one patch in a batch, and for some sizes with one; float32,
+    the forward pass and the gradient of the input are right (measured on
+    an AVX512-BF16 CPU, ``benchmarks/bf16_conv3d_gradient.py``). In csbdeep's U-Net the depth
+    extent at level ``l`` is ``patch_depth // pool**l``, so 8-plane patches
+    meet it at the deepest level of a depth-2 network. Those levels' layers
+    compute in float32; they are the smallest tensors, so it costs little.
+
+    Returns
+    -------
+    list of str
+        Names of the layers switched to float32 (empty when none is thin).
+    """
+    depth = 1 + max((int(m.group(1)) for m in map(_LEVEL_NAME.match, (lay.name for lay in keras_model.layers))
+                     if m), default=-1)
+    thin = {level for level in range(depth + 1) if 1 < patch_depth // pool ** level < kern_size}
+    kept = []
+    for layer in keras_model.layers:
+        match = _LEVEL_NAME.match(layer.name)
+        level = int(match.group(1)) if match else depth if layer.name.startswith("middle_") else None
+        if level in thin:
+            layer.dtype_policy = "float32"
+            kept.append(layer.name)
+    return kept
 
 
 def model_precision(keras_model) -> str:

@@ -1,5 +1,7 @@
 """Precision of training and prediction: auto's choice, mixed-precision runs, bf16 against float32."""
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -62,6 +64,63 @@ def test_mixed_precision_training_keeps_float32_weights_heads_and_losses(bf16_mo
     assert heads and all(layer.compute_dtype == "float32" for layer in model.keras_model.layers[-len(heads):])
     assert model.keras_model.layers[1].compute_dtype == "bfloat16"
     assert precision.model_precision(model.keras_model) == "bfloat16"
+
+
+def _kernel_gradients(keras_model, x, upstream):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.cast(keras_model(x), tf.float32) * upstream)
+    return [g.numpy() for g in tape.gradient(loss, keras_model.trainable_weights)]
+
+
+def test_thin_levels_train_in_float32_so_their_gradients_are_right():
+    """8-plane patches leave 2 planes at the deepest level of a depth-2 U-Net, where TensorFlow's
+    bfloat16 Conv3D kernel gradient is wrong (benchmarks/bf16_conv3d_gradient.py)."""
+    from csbdeep.models import Config
+
+    config = Config("ZYX", n_channel_in=1, n_channel_out=1, unet_n_depth=2, unet_n_first=4, probabilistic=True)
+    reference = care._build_care(config, None, "float32").keras_model
+    model = care._build_care(config, None, "bfloat16").keras_model
+    model.set_weights(reference.get_weights())
+    assert precision.float32_thin_levels(model, patch_depth=8, kern_size=3) == ["middle_0", "middle_2"]
+    assert precision.float32_thin_levels(model, patch_depth=16, kern_size=3) == []
+    assert "middle_0" in precision.float32_thin_levels(model, patch_depth=16, kern_size=5)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 8, 16, 16, 1)).astype(np.float32)
+    upstream = rng.normal(size=(4, 8, 16, 16, 2)).astype(np.float32)
+    expected = _kernel_gradients(reference, x, upstream)
+    runs = [_kernel_gradients(model, x, upstream) for _ in range(4)]
+    for run in runs:  # the broken kernel returned different garbage (up to 1e38, NaN) on every call
+        assert all(np.array_equal(a, b) for a, b in zip(run, runs[0]))
+    names = [w.path for w in model.trainable_weights]
+    for name, got, want in zip(names, runs[0], expected):
+        # bfloat16 against float32 at random initialisation differs by 1-35 % (measured); garbage by far more
+        assert np.linalg.norm(got - want) <= 0.5 * np.linalg.norm(want), name
+
+
+def test_an_epoch_with_non_finite_weights_is_refused_and_not_saved(data, tmp_path):
+    import keras
+
+    root, npz = data
+
+    class BreakInSecondEpoch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 1:
+                weight = self.model.weights[0]
+                weight.assign(np.full(weight.shape, np.nan, np.float32))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    with pytest.raises(ModelError, match="epoch 2 left non-finite weights in down_level_0_no_0/kernel"):
+        care.train(npz, tmp_path / "m", epochs=3, progress=False, seed=0, callbacks=[BreakInSecondEpoch()], **TINY)
+    record = json.loads((tmp_path / "m" / care.RECORD_NAME).read_text())
+    assert record["epochs_done"] == 1 and record["status"] == "failed"
+    with h5py.File(tmp_path / "m" / "weights_last.h5", "r") as f:
+        values = []
+        f.visititems(lambda name, obj: values.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    assert values and all(np.isfinite(v).all() for v in values)
 
 
 def test_resume_keeps_the_recorded_precision(bf16_model, data, tmp_path):
