@@ -72,6 +72,37 @@ def atomic_write(path, write, overwrite: bool = False) -> Path:
     return path
 
 
+def atomic_write_folder(path, write, overwrite: bool = False) -> Path:
+    """Run ``write(tmp_path)`` to create a whole folder next to ``path``, then rename it to ``path``.
+
+    The folder twin of :func:`atomic_write` (OME-Zarr volumes, unpacked
+    archives): ``write`` creates the folder ``tmp_path`` and everything in
+    it; a folder rename is atomic, so ``path`` is either absent or complete.
+    If ``write`` fails, the temporary folder is removed.
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise OutputExistsError(f"{path} already exists; choose another name or pass overwrite=True "
+                                "(--force on the command line) to replace it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{secrets.token_hex(4)}.part.{path.name}")
+    try:
+        write(str(tmp))
+        if overwrite and path.exists():
+            shutil.rmtree(path)
+        try:
+            os.rename(tmp, path)  # fails if a non-empty folder took the name meanwhile
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            raise OutputExistsError(f"{path} appeared while it was being written; it was not replaced.") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_folder(path.parent)
+    return path
+
+
 def atomic_write_text(path, text: str, overwrite: bool = False) -> Path:
     """Write a text file (JSON, CSV, HTML, YAML) atomically, as UTF-8."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), overwrite=overwrite)

@@ -110,7 +110,7 @@ def _npz_info(npz: Path):
                     read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                             else np.lib.format.read_array_header_2_0)
                     shapes[key] = read(f)[0]
-        with np.load(npz) as data:
+        with np.load(npz, allow_pickle=False) as data:
             axes = str(data["axes"])
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
         raise ModelError(f"{npz}: not a csbdeep training file with X, Y and axes ({err}); "
@@ -539,7 +539,7 @@ def _load_optimizer_state(model, model_dir: Path) -> None:
         return
     optimizer = model.keras_model.optimizer
     optimizer.build(model.keras_model.trainable_variables)
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         store = {k: data[k] for k in data.files}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

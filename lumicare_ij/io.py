@@ -19,6 +19,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +261,12 @@ def read_metadata(path) -> dict:
         return _read_calibration(tif, series)[4]
 
 
+#: What tifffile and its codecs raise on damaged bytes (found by tests/test_fuzz_tiff.py: tag values of the
+#: wrong type give TypeError, corrupt deflate data imagecodecs' RuntimeError subclasses, ...).
+_DAMAGED_TIFF_ERRORS = (ValueError, OSError, EOFError, IndexError, TypeError, KeyError, AttributeError,
+                        RuntimeError, OverflowError, struct.error, zlib.error)
+
+
 @contextlib.contextmanager
 def open_stack(path: Path):
     """Open a TIFF and check it is a complete grey-level stack; yield ``(TiffFile, series)``.
@@ -278,12 +287,21 @@ def open_stack(path: Path):
                          "(File > Save As > Tiff...) and try again.") from None
     except StackError:
         raise
-    except (ValueError, OSError, EOFError, IndexError) as err:
-        raise StackError(f"{path}: the TIFF is damaged or truncated ({err}); copy it again "
-                         "or re-save it from Fiji.") from None
+    except _DAMAGED_TIFF_ERRORS as err:
+        if not isinstance(err, (ValueError, OSError, EOFError, IndexError)) and not _raised_by_the_reader(err):
+            raise  # our own bug, not the file's: keep its traceback
+        raise StackError(f"{path}: the TIFF is damaged or truncated ({type(err).__name__}: {err}); copy it "
+                         "again or re-save it from Fiji.") from None
 
 
 def _read_pixels(series, path: Path) -> np.ndarray:
+    if not series.size:
+        raise StackError(f"{path}: the TIFF declares no pixels (shape {series.shape}); copy it again or "
+                         "re-save it from Fiji.")
+    if series.nbytes > _memory_bytes():
+        raise StackError(f"{path}: the TIFF declares {series.nbytes / 1e9:.1f} GB of pixels (shape "
+                         f"{series.shape}), more than this machine's memory; save it as OME-Zarr or as a folder "
+                         "of 2D planes, which lumicare predict restores block by block.")
     array = series.asarray()
     if array.shape != tuple(series.shape):  # tifffile returns what it could read of a damaged file
         raise StackError(f"{path}: the TIFF is damaged or truncated (its header declares {series.shape}, "
@@ -295,6 +313,22 @@ def _check_grey(series, path: Path) -> None:
     if "S" in series.axes or series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
         raise StackError(f"{path}: this is an RGB image; CARE needs grey-level data. In Fiji use "
                          "Image > Type > 16-bit (or split the channels) and save again.")
+
+
+def _raised_by_the_reader(err: BaseException) -> bool:
+    """Whether tifffile or imagecodecs raised ``err`` (somewhere in its traceback)."""
+    tb = err.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name.startswith(("tifffile", "imagecodecs")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _memory_bytes() -> int:
+    """This machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 @contextlib.contextmanager

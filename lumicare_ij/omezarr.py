@@ -17,11 +17,9 @@ final name.
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
-import shutil
 from pathlib import Path
 
+from .atomic import atomic_write_folder
 from .errors import InputNotFoundError, OutputExistsError, UserInputError
 
 #: Where this package's records live in a volume's group attributes.
@@ -145,17 +143,12 @@ def write_volume(path, data, *, pixel_size_um: float | None = None, z_step_um: f
     scale = {"z": float(z_step_um or 1.0), "y": float(pixel_size_um or 1.0), "x": float(pixel_size_um or 1.0)}
     units = {a: "micrometer" for a, known in (("z", z_step_um), ("y", pixel_size_um), ("x", pixel_size_um))
              if known}
-    tmp = path.with_name(f".{secrets.token_hex(4)}.part.{path.name}")
-    try:
-        write_image(data, str(tmp), scale_factors=[2 ** (i + 1) for i in range(pyramid_levels)], axes="zyx",
+    def write(tmp):
+        write_image(data, tmp, scale_factors=[2 ** (i + 1) for i in range(pyramid_levels)], axes="zyx",
                     scale=scale, axes_units=units or None, storage_options={"chunks": tuple(chunks)})
-        zarr.open_group(str(tmp), mode="a").attrs[ATTRS_KEY] = metadata or {}
-        if overwrite and path.exists():
-            shutil.rmtree(path)
-        os.rename(tmp, path)  # a folder rename is atomic; it fails if the name was taken meanwhile
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        zarr.open_group(tmp, mode="a").attrs[ATTRS_KEY] = metadata or {}
+
+    atomic_write_folder(path, write, overwrite=overwrite)
     return path
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import shutil
 import tempfile
 import warnings
 import zipfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..archive import ArchiveError, safe_extract
 from ..atomic import atomic_write
 from ..provenance import package_version
 from .errors import ExportError
@@ -30,6 +30,9 @@ from .tf1_ops import check_graph_def
 
 OUTPUTS = ("mean", "mean+scale")
 WEIGHTS_FILES = ("weights_best.h5", "weights_last.h5")
+#: What a SavedModel ZIP may hold (csbdeep's and this package's exports, TensorFlow's SavedModel layout).
+MODEL_ZIP_ENTRIES = ("saved_model.pb", "saved_model.pbtxt", "fingerprint.pb", "meta.json", "variables/*",
+                     "assets/*", "assets.extra/*")
 #: Largest difference from Keras, relative to Keras' output range, accepted at export.
 VERIFY_RTOL = 1e-4
 #: Keys every csbdeep CARE config.json has; used to recognise a model folder.
@@ -297,11 +300,14 @@ def _zip_atomically(saved_model_dir: Path, meta: dict, out_zip: Path) -> None:
 
 
 def unzip_model(model_zip, dest_dir) -> Path:
-    """Unpack an exported ZIP into ``dest_dir`` as the Fiji plugin does; return ``dest_dir``."""
-    dest_dir = Path(dest_dir)
-    with zipfile.ZipFile(model_zip) as zf:
-        zf.extractall(dest_dir)
-    if not (dest_dir / "saved_model.pb").is_file():
-        shutil.rmtree(dest_dir, ignore_errors=True)
-        raise ExportError(f"{model_zip} has no saved_model.pb at its root; it is not a SavedModel ZIP.")
-    return dest_dir
+    """Unpack an exported ZIP into the new folder ``dest_dir`` as the Fiji plugin does; return ``dest_dir``.
+
+    Through :func:`lumicare_ij.archive.safe_extract`: only a SavedModel's
+    files (:data:`MODEL_ZIP_ENTRIES`), nothing outside ``dest_dir``, within
+    its size limit; anything else is an :class:`ExportError` naming the entry.
+    """
+    try:
+        return safe_extract(model_zip, dest_dir, MODEL_ZIP_ENTRIES, required=("saved_model.pb",),
+                            what="TensorFlow SavedModel ZIP")
+    except ArchiveError as err:
+        raise ExportError(str(err)) from None

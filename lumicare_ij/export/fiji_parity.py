@@ -453,7 +453,7 @@ def predict_like_fiji_in_java(model_zip, image, n_tiles: int = N_TILES, *, norma
             args.append(str(Path(tile_dir).resolve()))
         stdout = run_java_class(class_dir, jars, "FijiPipeline", args, timeout_s,
                                 what="The Java Fiji pipeline", error=TFJavaError)
-        result = np.load(tmp / "out.npy")
+        result = np.load(tmp / "out.npy", allow_pickle=False)
     tiling = {}
     for line in stdout.splitlines():
         key, _, values = line.partition("\t")

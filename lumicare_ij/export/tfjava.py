@@ -117,7 +117,7 @@ def run_many_in_tfjava(jobs, check_divisible: bool = True, timeout_s: float = 60
         jobs_file = tmp / "jobs.tsv"
         jobs_file.write_text("\n".join(lines) + "\n")
         _run_java(["run", str(jobs_file)], timeout_s, tf_version)
-        return [[np.load(f) for f in outs] for outs in out_files]
+        return [[np.load(f, allow_pickle=False) for f in outs] for outs in out_files]
 
 
 @functools.lru_cache(maxsize=4)
