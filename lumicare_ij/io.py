@@ -262,9 +262,10 @@ def read_metadata(path) -> dict:
 
 
 #: What tifffile and its codecs raise on damaged bytes (found by tests/test_fuzz_tiff.py: tag values of the
-#: wrong type give TypeError, corrupt deflate data imagecodecs' RuntimeError subclasses, ...).
+#: wrong type give TypeError, corrupt deflate data imagecodecs' RuntimeError subclasses, a pixel type it
+#: cannot decode trips its own assert, ...).
 _DAMAGED_TIFF_ERRORS = (ValueError, OSError, EOFError, IndexError, TypeError, KeyError, AttributeError,
-                        RuntimeError, OverflowError, struct.error, zlib.error)
+                        RuntimeError, OverflowError, AssertionError, struct.error, zlib.error)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import warnings
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from lumicare_ij.archive import ArchiveError, safe_extract
 from lumicare_ij.errors import OutputExistsError
@@ -124,6 +124,7 @@ _names = st.one_of(
 @given(entries=st.lists(st.tuples(_names, st.binary(max_size=64)), max_size=6),
        cut=st.one_of(st.none(), st.integers(min_value=0, max_value=400)),
        flip=st.one_of(st.none(), st.tuples(st.integers(min_value=0, max_value=400), st.integers(1, 255))))
+@example(entries=[("saved_model.pb", b"")], cut=None, flip=(120, 1))  # zipfile's bare OSError on a flipped header
 def test_fuzzed_archives_end_in_a_folder_or_one_clear_error(tmp_path_factory, entries, cut, flip):
     """Generated entry names, truncated or bit-flipped bytes: a complete folder inside the target, or an
     ArchiveError, and nothing else anywhere in the case's folder."""

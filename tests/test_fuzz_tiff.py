@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 import tifffile
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from lumicare_ij.errors import LumicareError
 from lumicare_ij.io import read_array
@@ -23,6 +23,7 @@ DTYPES = (np.uint8, np.uint16, np.float32)
 @given(dtype=st.sampled_from(DTYPES), planes=st.integers(1, 4), channels=st.sampled_from([None, 2]),
        flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), max_size=4),
        cut=st.one_of(st.none(), st.floats(0, 1, exclude_max=True)))
+@example(dtype=np.uint8, planes=2, channels=2, flips=[(0.0326597184546491, 1)], cut=None)  # tifffile's assert
 def test_damaged_tiffs_end_in_one_clear_error_or_in_their_pixels(tmp_path_factory, dtype, planes, channels, flips,
                                                                  cut):
     root = tmp_path_factory.mktemp("tiff")
