@@ -340,8 +340,14 @@ def restore_one(model, job: dict) -> dict:
     with cluster.one_at_a_time():
         mean, scale = _predict(model, array, settings)
     precision_record = resolve_precision(settings["precision"])
-    _write(job, mean, scale, dict(stack.attrs.get("metadata") or {}), pixel_size_um,
-           stack.attrs.get("z_step_um"), _provenance(job, sha, precision_record))
+    try:
+        _write(job, mean, scale, dict(stack.attrs.get("metadata") or {}), pixel_size_um,
+               stack.attrs.get("z_step_um"), _provenance(job, sha, precision_record))
+    except OutputExistsError:
+        if not _made_already(job, sha):
+            raise
+        # Another run into the same folder restored this stack meanwhile, from the same input, model and
+        # settings: its output is this one's, so the work is shared rather than refused.
     return {"input": job["input"], "status": "done", "output": job["output"], "scale": job["scale"],
             "shape": list(mean.shape), "precision": precision_record,
             "seconds": round(time.perf_counter() - t0, 3)}
