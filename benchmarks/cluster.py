@@ -230,7 +230,8 @@ def large_volume(root: Path, model: Path, shape, memory_limit: str, block: str) 
     voxels = int(np.prod(shape))
     for label, args in (("OME-Zarr", [str(source)]), ("one TIFF per plane", [str(planes), "--planes"])):
         out = root / f"restored-{'zarr' if label == 'OME-Zarr' else 'planes'}"
-        seconds, peak = run(["predict", "--model", str(model), *args, "--out", str(out), "--force", "--block", block,
+        sized = [] if block == "auto" else ["--block", block]  # auto: sized to the worker's memory
+        seconds, peak = run(["predict", "--model", str(model), *args, "--out", str(out), "--force", *sized,
                              "--workers", "1", "--threads-per-worker", str(os.cpu_count() or 1),
                              "--memory-limit", memory_limit], watch=True)
         rows.append(f"| {label}, {'x'.join(map(str, shape))} uint16 | {block} | {memory_limit} | {seconds:.0f} | "
@@ -299,7 +300,8 @@ def main(argv=None):
     parser.add_argument("--shape", type=_sizes, default=(16, 256, 256), help="stack Z,Y,X [16,256,256]")
     parser.add_argument("--volume", type=_sizes, default=(16, 4096, 4096), help="large volume Z,Y,X [16,4096,4096]")
     parser.add_argument("--worker-memory", default="3GB", help="memory limit of the volume's worker [3GB]")
-    parser.add_argument("--block", default="16,512,512", help="block of the volume run [16,512,512]")
+    parser.add_argument("--block", default="auto", help="block of the volume run, or auto: sized to the "
+                        "worker's memory, as lumicare predict does without --block [auto]")
     parser.add_argument("--tasks", type=int, default=5000, help="no-op tasks of the overhead part [5000]")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: stacks, warm, overhead, volume")
     args = parser.parse_args(argv)

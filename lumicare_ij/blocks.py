@@ -37,8 +37,15 @@ from .errors import UserInputError
 from .percentiles import exact_percentiles
 from .precision import resolve as resolve_precision
 
-#: Default block (Z, Y, X) before the halo: a few hundred MB of activations for the paper's network.
+#: Largest block (Z, Y, X) before the halo; :func:`block_for_memory` shrinks it to fit a worker.
 BLOCK_ZYX = (64, 256, 256)
+#: Resident bytes one prediction needs per voxel of its block (halo included) and per first-level filter
+#: of the U-Net, and a TensorFlow process's own footprint. Measured with the quick preset (16 filters):
+#: 391-431 B per voxel above 0.66 GiB at 16x304x304 and 16x560x560 (benchmarks/block_memory.py); rounded up.
+BYTES_PER_VOXEL_PER_FILTER = 28
+PROCESS_BYTES = 0.75 * 2 ** 30
+#: Share of a worker's memory limit one block may use (Dask pauses a worker at 80 %, kills it at 95 %).
+MEMORY_SHARE = 0.5
 
 
 def iter_blocks(data):
@@ -66,6 +73,40 @@ def halo_and_grid(config: dict) -> tuple[int, int]:
     div = 2 ** int(config["unet_n_depth"])
     halo = tile_overlap(int(config["unet_n_depth"]), int(config["unet_kern_size"]))
     return int(math.ceil(halo / div) * div), div
+
+
+def block_for_memory(config: dict, memory_bytes: float, shape_zyx) -> tuple[int, int, int]:
+    """The largest block (at most :data:`BLOCK_ZYX`) whose prediction fits in a worker of ``memory_bytes``.
+
+    The prediction of a block with its halo needs about
+    ``BYTES_PER_VOXEL_PER_FILTER * unet_n_first`` bytes per voxel on top of
+    :data:`PROCESS_BYTES`; the block may use :data:`MEMORY_SHARE` of the
+    worker's memory. Of the depths 64, 32 and 16 (or the volume's own, if
+    thinner) the one giving the most voxels per block wins; Y and X shrink
+    together on the 2^depth grid.
+
+    Raises
+    ------
+    UserInputError
+        Not even the smallest block fits: the message says how much memory a worker needs.
+    """
+    halo, div = halo_and_grid(config)
+    per_voxel = BYTES_PER_VOXEL_PER_FILTER * int(config["unet_n_first"])
+    budget_voxels = (MEMORY_SHARE * memory_bytes - PROCESS_BYTES) / per_voxel
+    smallest = max(div, halo)
+    best, needed = None, math.inf
+    for z in {min(depth, int(math.ceil(shape_zyx[0] / div) * div)) for depth in (BLOCK_ZYX[0], 32, 16)}:
+        z_with_halo = z + (2 * halo if shape_zyx[0] > z else 0)  # a thinner block than the volume has a Z halo
+        side = int((math.sqrt(max(budget_voxels, 0) / z_with_halo) - 2 * halo) // div * div)
+        side = min(side, BLOCK_ZYX[1])
+        needed = min(needed, (PROCESS_BYTES + per_voxel * z_with_halo * (smallest + 2 * halo) ** 2) / MEMORY_SHARE)
+        if side >= smallest and (best is None or z * side ** 2 > best[0] * best[1] ** 2):
+            best = (z, side)
+    if best is None:
+        raise UserInputError(f"a worker memory limit of {memory_bytes / 2 ** 30:.1f} GiB is too small for this "
+                             f"network's blocks; give each worker at least {needed / 2 ** 30:.1f} GiB "
+                             "(--memory-limit).")
+    return best[0], best[1], best[1]
 
 
 def restore_volume(model_dir, data, *, block_zyx=BLOCK_ZYX, normalization=PREDICT_PERCENTILES,

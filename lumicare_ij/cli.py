@@ -370,7 +370,8 @@ def _add_predict(sub) -> None:
                    help="each input folder is one volume stored as one 2D .tif per plane (name order)")
     v.add_argument("--block", type=_sizes_argument("--block", example="64,256,256"), default=None,
                    metavar="Z,Y,X", help="volumes are restored block by block, each with a halo of the "
-                                         "network's receptive field [64,256,256]")
+                                         "network's receptive field [the largest up to 64,256,256 that fits "
+                                         "half of a worker's memory]")
     v.add_argument("--pyramid", type=int, default=0, metavar="LEVELS",
                    help="OME-Zarr outputs: downsampled levels for viewers (napari, BigDataViewer) [0]")
     _add_cluster(p, "restore")

@@ -119,6 +119,20 @@ def _without_leaked_malloc_setting():
             os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
 
 
+def worker_memory_bytes() -> int:
+    """The smallest memory limit among the active Dask client's workers; this machine's memory without one."""
+    from .hardware import physical_memory_bytes
+
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):  # no cluster extra, or no client in this process
+        return physical_memory_bytes()
+    limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+    return min((limit for limit in limits if limit), default=physical_memory_bytes())
+
+
 def worker_cache(key, load):
     """``load()`` once per process and key, then the same object for every later task of this process."""
     with _CACHE_LOCK:

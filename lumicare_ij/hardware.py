@@ -33,6 +33,11 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
     return model, flags
 
 
+def physical_memory_bytes() -> int:
+    """This machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def gpus() -> list[dict]:
     """TensorFlow's GPUs: ``[{"name": ..., "compute_capability": (8, 0)}]`` (empty on a CPU-only machine).
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -30,6 +29,7 @@ import xarray as xr
 
 from .atomic import atomic_write, atomic_write_text  # noqa: F401  (atomic_write_text: also reached as io.atomic_write_text)
 from .errors import InputNotFoundError, UserInputError
+from .hardware import physical_memory_bytes
 
 #: Dtypes ImageJ stores natively; others are converted on write (see write_stack).
 IMAGEJ_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
@@ -299,7 +299,7 @@ def _read_pixels(series, path: Path) -> np.ndarray:
     if not series.size:
         raise StackError(f"{path}: the TIFF declares no pixels (shape {series.shape}); copy it again or "
                          "re-save it from Fiji.")
-    if series.nbytes > _memory_bytes():
+    if series.nbytes > physical_memory_bytes():
         raise StackError(f"{path}: the TIFF declares {series.nbytes / 1e9:.1f} GB of pixels (shape "
                          f"{series.shape}), more than this machine's memory; save it as OME-Zarr or as a folder "
                          "of 2D planes, which lumicare predict restores block by block.")
@@ -325,11 +325,6 @@ def _raised_by_the_reader(err: BaseException) -> bool:
             return True
         tb = tb.tb_next
     return False
-
-
-def _memory_bytes() -> int:
-    """This machine's physical memory."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 @contextlib.contextmanager

@@ -368,14 +368,16 @@ def restore_volume_job(job: dict, progress: bool = False) -> dict:
     if _made_already(job, sha):
         return {"input": job["input"], "status": "done", "output": job["output"], "scale": None, "seconds": 0.0}
     data, attrs = open_planes(job["input"]) if job["kind"] == "planes" else omezarr.open_volume(job["input"])
-    block_zyx = tuple(settings.get("block_zyx") or blocks.BLOCK_ZYX)
+    config = json.loads((Path(job["model_dir"]) / "config.json").read_text())
+    block_zyx = tuple(settings.get("block_zyx") or blocks.block_for_memory(config, cluster.worker_memory_bytes(),
+                                                                           data.shape))
     restored = blocks.restore_volume(job["model_dir"], data, block_zyx=block_zyx,
                                      normalization=tuple(settings["normalization"]),
                                      precision=settings["precision"])
     precision_record = resolve_precision(settings["precision"])
     provenance = _provenance(job, sha, precision_record)
-    provenance["blocks"] = {"block_zyx": list(block_zyx), "halo_and_grid": list(blocks.halo_and_grid(
-        json.loads((Path(job["model_dir"]) / "config.json").read_text()))), "percentiles": "exact, whole volume"}
+    provenance["blocks"] = {"block_zyx": list(block_zyx), "halo_and_grid": list(blocks.halo_and_grid(config)),
+                            "percentiles": "exact, whole volume"}
     with _dask_progress(progress):
         _write(job, restored, None, attrs["metadata"], attrs["pixel_size_um"], attrs["z_step_um"], provenance)
     return {"input": job["input"], "status": "done", "output": job["output"], "scale": None,

@@ -166,3 +166,30 @@ def test_volume_mistakes_get_one_line(model, tmp_path, capsys):
     assert cli.main(["predict", "--model", str(model), str(tmp_path / "stacks"), "--planes", "--out",
                      str(tmp_path / "o")]) == 2
     assert "2D image per file" in capsys.readouterr().err
+
+
+def test_blocks_are_sized_to_the_workers_memory_and_fit_it():
+    """The block chosen for a 3 GiB worker, predicted with its halo in a fresh process, stays in its share."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from lumicare_ij.errors import UserInputError
+    from lumicare_ij.presets import care_config_kwargs, get_preset
+
+    config = care_config_kwargs(get_preset("quick"))
+    limit = 3 * 2 ** 30
+    z, y, x = blocks.block_for_memory(config, limit, (16, 4096, 4096))
+    halo, div = blocks.halo_and_grid(config)
+    assert z == 16 and y == x and y % div == 0 and y >= halo  # the volume's own depth: no Z halo
+    assert blocks.block_for_memory(config, 8 * limit, (16, 4096, 4096))[1] >= y  # more memory, no smaller block
+    assert blocks.block_for_memory(config, limit, (200, 4096, 4096))[0] in (16, 32, 64)
+    with pytest.raises(UserInputError, match="too small for this network's blocks; give each worker at least"):
+        blocks.block_for_memory(config, 1 * 2 ** 30, (16, 4096, 4096))
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "block_memory.py"
+    with_halo = f"{z}x{y + 2 * halo}x{x + 2 * halo}"
+    out = subprocess.run([sys.executable, str(script), "--preset", "quick", "--one", with_halo],
+                         check=True, capture_output=True, text=True, timeout=600).stdout
+    measured = json.loads(out.strip().splitlines()[-1])
+    assert measured["peak_bytes"] <= blocks.MEMORY_SHARE * limit, measured
+    assert measured["bytes_per_voxel_per_filter"] <= blocks.BYTES_PER_VOXEL_PER_FILTER, measured
