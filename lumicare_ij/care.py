@@ -178,8 +178,11 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         which also reseeds them for the calling process; csbdeep's validation
         split is the last patches, not random). None: a random seed is drawn. Either
         way it is recorded (``seed`` in the model record), so any run can be
-        repeated; a resumed run continues with the recorded seed, offset by
-        the epochs done. Same seed, same data: same batches and initial
+        repeated; a resumed run continues the recorded seed's batch sequence
+        where it stopped, so an interrupted and resumed training ends with the
+        weights of an uninterrupted one (bit-equal on the same machine and
+        thread count; given again on resume, ``seed`` starts another batch
+        sequence instead). Same seed, same data: same batches and initial
         weights; the trained weights may still differ slightly with another
         thread count or CPU, because TensorFlow's multi-threaded sums need not
         add in a fixed order (docs/training-and-restoration.md, "Seeds").
@@ -271,7 +274,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         npz_sha256 = _npz_identity(npz, data_record)
         seed = _check_seed(seed)
     else:
-        seed = _check_seed(existing.get("seed")) + initial_epoch if seed is None else _check_seed(seed)
+        seed = _check_seed(existing.get("seed") if seed is None else seed)
     # The record states the patch size actually trained on, whatever the preset said.
     settings = get_preset(settings, **{**overrides, "patch_size": patch})
 
@@ -296,7 +299,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         record = existing
         record.setdefault("resumed_at_epochs", []).append(initial_epoch)
         record.setdefault("resumed_with_seeds", []).append(seed)
-        record.setdefault("seed", seed - initial_epoch)  # models trained before seeds were recorded
+        record.setdefault("seed", seed)  # models trained before seeds were recorded
     else:
         if overwrite:
             _clear_model_folder(model_dir)
@@ -335,7 +338,8 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         ours.append(bar)
         _silence_reduce_lr(model.callbacks)
     record["feed"] = feed_used
-    data = feed_batches.training_batches(X, Y, settings.train_batch_size, remaining * steps, record["feed"])
+    data = feed_batches.training_batches(X, Y, settings.train_batch_size, remaining * steps, record["feed"],
+                                         first_batch=initial_epoch * steps)
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -42,22 +42,29 @@ def resolve(feed: str, gpu_list=None) -> str:
     return "tf.data" if gpu_list else "csbdeep"
 
 
-def training_batches(X, Y, batch_size: int, n_batches: int, feed: str):
-    """What to pass to ``fit``: ``n_batches`` batches of (X, Y) in csbdeep's order, fed as ``feed`` says.
+def training_batches(X, Y, batch_size: int, n_batches: int, feed: str, first_batch: int = 0):
+    """What to pass to ``fit``: batches ``first_batch`` to ``first_batch + n_batches`` of (X, Y) in csbdeep's
+    order, fed as ``feed`` says.
 
     ``feed`` is ``"csbdeep"`` or ``"tf.data"`` (see :func:`resolve`). The
     batch order comes from NumPy's global generator either way (csbdeep's
     ``RollingSequence``), so a seeded run draws the same batches with both.
+    A resumed training passes the batches it has already trained on as
+    ``first_batch``: their shuffles are drawn (indices only, no patches) so
+    that the rest of the sequence is the one an uninterrupted run sees.
     """
     from csbdeep.internals.train import DataWrapper
 
-    wrapper = DataWrapper(X, Y, batch_size, length=n_batches)
+    wrapper = DataWrapper(X, Y, batch_size, length=first_batch + n_batches)
+    for i in range(first_batch):
+        wrapper.batch(i)  # draws the permutations in the order an uninterrupted run draws them
+    batches = range(first_batch, len(wrapper))
     if feed == "csbdeep":
-        return iter(wrapper)
+        return (wrapper[i] for i in batches)
     import tensorflow as tf
 
     x, y = tf.constant(X), tf.constant(Y)
-    indices = tf.data.Dataset.from_generator(lambda: (wrapper.batch(i) for i in range(len(wrapper))),
+    indices = tf.data.Dataset.from_generator(lambda: (wrapper.batch(i) for i in batches),
                                              output_signature=tf.TensorSpec((batch_size,), tf.int64))
     return indices.map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)),
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

@@ -105,6 +105,29 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_path, data):
         care.train(npz, model_dir, resume=True, epochs=5, unet_n_first=8)
 
 
+def _weights(model_dir):
+    import h5py
+
+    arrays = []
+    with h5py.File(model_dir / "weights_last.h5") as f:
+        f.visititems(lambda name, obj: arrays.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return arrays
+
+
+def test_a_resumed_training_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, data):
+    _, npz = data
+    settings = {**TINY, "train_steps_per_epoch": 3}  # 12 patches of batch 4: each epoch reshuffles
+    care.train(npz, tmp_path / "whole", epochs=4, seed=7, progress=False, **settings)
+    with pytest.raises(KeyboardInterrupt):
+        care.train(npz, tmp_path / "resumed", epochs=4, seed=7, progress=False,
+                   callbacks=[_InterruptAfterEpoch(2)], **settings)
+    care.train(npz, tmp_path / "resumed", resume=True, progress=False)
+    whole, resumed = (care.read_model_record(tmp_path / d)["history"] for d in ("whole", "resumed"))
+    assert [h["val_loss"] for h in resumed] == [h["val_loss"] for h in whole]
+    for a, b in zip(_weights(tmp_path / "whole"), _weights(tmp_path / "resumed"), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _initial_weights_and_first_loss(npz, model_dir, seed):
     """The weights the first step starts from and the first epoch's loss, training with ``seed``."""
     from keras.callbacks import Callback
