@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 from .errors import OutputExistsError
 
 #: Errors of os.link that mean "this file system has no hard links", not "the name is taken".
+_TEMPORARY = re.compile(r"^\.[0-9a-f]{8}\.part\.")
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV, errno.EMLINK,
                   errno.EACCES, errno.EINVAL}
 
@@ -131,6 +133,24 @@ def remove_stale_parts(path) -> int:
     return removed
 
 
+def is_temporary(path) -> bool:
+    """True for the hidden temporary files and folders this module writes (``.XXXXXXXX.part.NAME``)."""
+    return _TEMPORARY.match(Path(path).name) is not None
+
+
+def remove_stale_parts_under(folder) -> int:
+    """Delete every temporary left under ``folder`` by killed writers; return how many.
+
+    For a folder the calling run owns as a whole (a dataset it is writing);
+    see :func:`remove_stale_parts`.
+    """
+    parts = sorted((p for p in Path(folder).rglob(".*.part.*") if is_temporary(p)), reverse=True)
+    for part in parts:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(part) if part.is_dir() and not part.is_symlink() else part.unlink()
+    return len(parts)
+
+
 def _create_temporary(path: Path) -> Path:
     """Create an empty, hidden, uniquely named file next to ``path`` (mode 0666 less the umask)."""
     for _ in range(100):
@@ -193,4 +213,5 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "remove_stale_parts"]
+__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "atomic_write_folder", "is_temporary",
+           "remove_stale_parts", "remove_stale_parts_under"]

@@ -98,9 +98,6 @@ def _run_simulate(args) -> int:
     out = args.out
     if out.exists() and not out.is_dir():
         raise UserInputError(f"--out {out} is a file; give a folder name.")
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise UserInputError(f"--out {out} already contains files; choose a new folder or add --force "
-                        "to replace the simulated files in it.")
     manifest = simulate_dataset(args.specimen, out, n_stacks=args.stacks, shape_zyx=args.size,
                                 small=args.small, seed=args.seed, overwrite=args.force, progress=True)
     print(format_manifest_summary(manifest, out))

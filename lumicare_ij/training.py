@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import secrets
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -42,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import ijops
-from .atomic import atomic_write, atomic_write_text
+from .atomic import atomic_write, atomic_write_text, remove_stale_parts
 from .errors import OutputExistsError, UserInputError
 from .io import check_pair, list_stacks, read_stack, stack_shape
 from .presets import Preset, get_preset
@@ -547,10 +548,14 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
     npz = _npz_path(out_npz)
     record_path = training_record_path(npz)
     if not overwrite:
-        for path in (npz, record_path):
+        # A training file without its record is what a run killed between the two writes leaves: made again
+        # below, it counts as done if it is the same file (prepare is seeded), else it is refused there.
+        for path in (record_path,) if npz.exists() and not record_path.exists() else (npz, record_path):
             if path.exists():
                 raise OutputExistsError(f"{path} already exists; choose another name or pass overwrite=True "
                                       "(--force) to replace it.")
+    for path in (npz, record_path):
+        remove_stale_parts(path)  # temporaries of a killed run of this command
     pairs = build_pairs(data_dir, regime, input_condition, target_condition, bin_factor)
     # The effective XY binning of the inputs (given, or read from chip-binned sizes);
     # prediction upsamples binned acquisitions by it.
@@ -615,9 +620,26 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
         _save_npz(tmp, X, Y, axes)
         record["npz_sha256"] = file_sha256(tmp)  # what 'train --resume' checks the file against
 
-    atomic_write(npz, write_npz, overwrite=overwrite)
+    if overwrite or not npz.exists():
+        atomic_write(npz, write_npz, overwrite=overwrite)
+    else:
+        _adopt_same_npz(npz, write_npz)
     atomic_write_text(record_path, to_json(record), overwrite=overwrite)
     return record
+
+
+def _adopt_same_npz(npz: Path, write_npz) -> None:
+    """Accept the training file already at ``npz`` if it equals the one just made, else refuse."""
+    tmp = npz.with_name(f".{secrets.token_hex(4)}.part.{npz.name}")  # the atomic writer's temporary form
+    try:
+        write_npz(str(tmp))
+        same = file_sha256(tmp) == file_sha256(npz)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if not same:
+        raise OutputExistsError(f"{npz} already exists (without its record {training_record_path(npz).name}) and "
+                                "holds other patches; choose another name or pass overwrite=True (--force) to "
+                                "replace it.")
 
 
 def _effective_bin_factor(pairs):

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import io
+from ..atomic import is_temporary, remove_stale_parts_under
 from ..errors import InputNotFoundError, OutputExistsError, UserInputError
 from ..provenance import package_version
 from .acquisition import optical_image, record_conditions, rng_for
@@ -28,6 +29,7 @@ from .optics import OBJECTIVES, psf_sigmas_um
 from .protocols import SpecimenProtocol
 from .specimens import get_protocol, make_specimen
 
+UNFINISHED_NAME = ".lumicare-simulate-unfinished.json"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "lumicare-simulated-dataset"
 MANIFEST_VERSION = 1
@@ -55,7 +57,10 @@ def simulate_dataset(specimen, out_dir, n_stacks: int | None = None, shape_zyx=N
         "cytoplasmic", "h2b", "tomm20" (see :data:`SPECIMENS`), or a modified protocol
         (other photon fluxes or conditions).
     out_dir : str or Path
-        Created if needed; must be empty or new unless ``overwrite``.
+        Created if needed; must be empty or new unless ``overwrite``. A
+        folder that already holds this very simulation (same settings) is
+        left as it is and its manifest returned; one that holds an
+        interrupted run of it (killed, no manifest yet) is completed.
     n_stacks : int, optional
         Default: the paper's count (8, 14, 90), or the small count with ``small``.
     shape_zyx : tuple of int, optional
@@ -84,9 +89,16 @@ def simulate_dataset(specimen, out_dir, n_stacks: int | None = None, shape_zyx=N
     n_stacks = int(n_stacks if n_stacks is not None else (protocol.small_n_stacks if small else protocol.n_stacks))
     _check_request(protocol, shape, n_stacks)
     out_dir = Path(out_dir)
-    previous_files = _prepare_out_dir(out_dir, overwrite)
-
     manifest = _manifest_header(protocol, camera, shape, n_stacks, seed, small)
+    finished = None if overwrite else _finished_manifest(out_dir, manifest)
+    if finished is not None:  # this very simulation is already there (a rerun, or killed while tidying up)
+        (out_dir / UNFINISHED_NAME).unlink(missing_ok=True)
+        remove_stale_parts_under(out_dir)
+        return finished
+    previous_files, resuming = _prepare_out_dir(out_dir, overwrite, manifest)
+    # Written first, removed last: a killed run's folder says what it was making, so the same call continues it.
+    io.atomic_write_text(out_dir / UNFINISHED_NAME, json.dumps(manifest, indent=2) + "\n", overwrite=True)
+    overwrite = overwrite or resuming  # the same seeds make the same files: the killed run's are replaced
     common = {"specimen": protocol.name, "seed": int(seed), "objective": manifest["objective"]["name"],
               "simulated": True, "simulator": "lumicare_ij.simulate"}
     names = stack_names(protocol, n_stacks)
@@ -127,6 +139,7 @@ def simulate_dataset(specimen, out_dir, n_stacks: int | None = None, shape_zyx=N
             manifest["stacks"].append(entry)
 
     io.atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n", overwrite=overwrite)
+    (out_dir / UNFINISHED_NAME).unlink()
     for stale in sorted(previous_files - written):
         (out_dir / stale).unlink(missing_ok=True)
     return manifest
@@ -153,15 +166,19 @@ def _check_request(protocol: SpecimenProtocol, shape, n_stacks: int) -> None:
                          f"least {biggest} pixels; got shape_zyx={shape}")
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> set[str]:
-    """Check that ``out_dir`` may be written; return the files an earlier manifest listed."""
+def _prepare_out_dir(out_dir: Path, overwrite: bool, header: dict) -> tuple[set[str], bool]:
+    """Check that ``out_dir`` may be written; return the files an earlier manifest listed, and whether
+    ``out_dir`` holds an interrupted run of this very simulation (to be continued)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"{out_dir} is a file; give a folder for the dataset.")
     previous: set[str] = set()
-    if out_dir.is_dir() and any(out_dir.iterdir()):
+    if out_dir.is_dir() and any(not is_temporary(p) for p in out_dir.iterdir()):
         if not overwrite:
-            raise OutputExistsError(f"{out_dir} is not empty; choose a new folder or pass overwrite=True "
-                                  "(--force) to replace an earlier simulation there.")
+            if _unfinished_request(out_dir) == _identity(header):
+                remove_stale_parts_under(out_dir)
+                return previous, True
+            raise OutputExistsError(f"{out_dir} already contains files; choose a new folder or pass overwrite=True "
+                                    "(--force) to replace the simulated files in it.")
         manifest_path = out_dir / MANIFEST_NAME
         if manifest_path.is_file():
             try:
@@ -170,7 +187,35 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> set[str]:
             except (json.JSONDecodeError, AttributeError):
                 previous = set()
     out_dir.mkdir(parents=True, exist_ok=True)
-    return previous
+    remove_stale_parts_under(out_dir)
+    return previous, False
+
+
+def _finished_manifest(out_dir: Path, header: dict) -> dict | None:
+    """The manifest in ``out_dir`` if it describes this very simulation, else None."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or _identity({k: manifest.get(k) for k in header}) != _identity(header):
+        return None
+    return manifest
+
+
+def _unfinished_request(out_dir: Path) -> dict | None:
+    """What an interrupted simulation in ``out_dir`` was making (None: no such run, or finished)."""
+    marker = out_dir / UNFINISHED_NAME
+    if (out_dir / MANIFEST_NAME).exists() or not marker.is_file():
+        return None
+    try:
+        return _identity(json.loads(marker.read_text(encoding="utf-8")))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _identity(header: dict) -> dict:
+    """A manifest header without what differs between two runs of the same simulation (the version line)."""
+    return {k: v for k, v in header.items() if k not in ("created_by", "stacks")}
 
 
 def _write(out_dir: Path, folder: str, name: str, data, pixel_size_um, z_step_um, metadata, overwrite, written) -> str:

@@ -197,6 +197,23 @@ def test_prepare_refuses_to_overwrite(data, tmp_path):
     assert record["n_stack_pairs"] == 4 and record["n_patches"] == 4 * 8 * 2
 
 
+def test_a_training_file_left_without_its_record_by_a_killed_run_is_adopted_only_if_the_same(data, tmp_path):
+    kwargs = dict(patch_size=(8, 16, 16), n_patches_per_image=2, progress=False)
+    training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", seed=1, **kwargs)
+    record_text = (tmp_path / "t.json").read_text()
+    (tmp_path / "t.json").unlink()  # killed between the two writes
+    (tmp_path / ".0badc0de.part.t.npz").write_bytes(b"half")  # and its temporary of the first
+    inode = (tmp_path / "t.npz").stat().st_ino
+    training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", seed=1, **kwargs)
+    assert (tmp_path / "t.npz").stat().st_ino == inode  # kept, not rewritten
+    assert json.loads((tmp_path / "t.json").read_text())["npz_sha256"] == json.loads(record_text)["npz_sha256"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json", "t.npz"]
+    (tmp_path / "t.json").unlink()
+    with pytest.raises(FileExistsError, match="holds other patches"):
+        training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", seed=2, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
+
+
 def test_prepare_upsample_records_bin_factor(data, tmp_path):
     record = training.prepare_training_data(data, "upsample", "short_binned", "long", tmp_path / "u.npz",
                                             patch_size=(8, 16, 16), n_patches_per_image=2, progress=False)

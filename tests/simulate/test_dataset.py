@@ -115,3 +115,36 @@ def test_small_dataset_uses_small_defaults(tmp_path):
     manifest = simulate_dataset("h2b", tmp_path, n_stacks=1, small=True, progress=False)
     assert manifest["shape_zyx"] == [16, 128, 128] and manifest["small"] is True
     assert read_stack(tmp_path / "lum_60s" / "h2b_000.tif").shape == (16, 128, 128)
+
+
+def test_an_interrupted_simulation_is_completed_by_the_same_call_and_a_finished_one_left_alone(tmp_path, monkeypatch):
+    from lumicare_ij.simulate import dataset
+
+    kwargs = dict(n_stacks=2, shape_zyx=(4, 32, 32), seed=3, progress=False)
+    clean = simulate_dataset("h2b", tmp_path / "clean", **kwargs)
+    real_write, calls = dataset._write, []
+
+    def killed_on_the_fifth_file(*args, **kw):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real_write(*args, **kw)
+
+    monkeypatch.setattr(dataset, "_write", killed_on_the_fifth_file)
+    with pytest.raises(KeyboardInterrupt):
+        simulate_dataset("h2b", tmp_path / "run", **kwargs)
+    monkeypatch.setattr(dataset, "_write", real_write)
+    assert not (tmp_path / "run" / "manifest.json").exists()
+    with pytest.raises(FileExistsError, match="already contains files"):  # another simulation: refused
+        simulate_dataset("h2b", tmp_path / "run", **{**kwargs, "seed": 4})
+    resumed = simulate_dataset("h2b", tmp_path / "run", **kwargs)
+    assert resumed["stacks"] == clean["stacks"]
+    names = sorted(str(p.relative_to(tmp_path / "clean")) for p in (tmp_path / "clean").rglob("*"))
+    assert sorted(str(p.relative_to(tmp_path / "run")) for p in (tmp_path / "run").rglob("*")) == names
+    for name in names:
+        if name.endswith(".tif"):
+            np.testing.assert_array_equal(read_stack(tmp_path / "run" / name).values,
+                                          read_stack(tmp_path / "clean" / name).values)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "run").rglob("*.tif")}
+    assert simulate_dataset("h2b", tmp_path / "run", **kwargs)["stacks"] == clean["stacks"]  # already done
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "run").rglob("*.tif")} == before
