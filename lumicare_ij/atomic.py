@@ -28,6 +28,8 @@ from pathlib import Path
 from .errors import OutputExistsError
 
 #: Errors of os.link that mean "this file system has no hard links", not "the name is taken".
+#: errno values meaning that the storage cannot take the output (the same for every file of a run).
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 _TEMPORARY = re.compile(r"^\.[0-9a-f]{8}\.part\.")
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV, errno.EMLINK,
                   errno.EACCES, errno.EINVAL}
@@ -58,7 +60,10 @@ def atomic_write(path, write, overwrite: bool = False) -> Path:
         raise OutputExistsError(f"{path} already exists; choose another name or pass overwrite=True "
                                 "(--force on the command line) to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_temporary(path)
+    try:
+        tmp = _create_temporary(path)
+    except OSError as err:  # a read-only folder: say which output could not be written, not its temporary
+        raise OSError(err.errno, err.strerror, str(path)) from err
     try:
         write(str(tmp))
         _fsync_file(tmp)
@@ -66,9 +71,12 @@ def atomic_write(path, write, overwrite: bool = False) -> Path:
             os.replace(tmp, path)
         else:
             _publish_without_replacing(tmp, path)
-    except BaseException:
+    except BaseException as err:
+        full = _disk_full(err, path)  # asked before the temporary's space is given back
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if full is not None:
+            raise full from err
         raise
     _fsync_folder(path.parent)
     return path
@@ -98,8 +106,11 @@ def atomic_write_folder(path, write, overwrite: bool = False) -> Path:
             if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
             raise OutputExistsError(f"{path} appeared while it was being written; it was not replaced.") from None
-    except BaseException:
+    except BaseException as err:
+        full = _disk_full(err, path)
         shutil.rmtree(tmp, ignore_errors=True)
+        if full is not None:
+            raise full from err
         raise
     _fsync_folder(path.parent)
     return path
@@ -131,6 +142,35 @@ def remove_stale_parts(path) -> int:
                 part.unlink()
             removed += 1
     return removed
+
+
+def is_storage_failure(err: BaseException) -> bool:
+    """True if ``err`` (or an exception it came from) says the storage cannot take more: full, over quota,
+    read-only. Every later file of the same run would fail the same way."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in STORAGE_ERRNOS:
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _disk_full(err: BaseException, path: Path) -> OSError | None:
+    """A plain ``OSError(ENOSPC)`` naming ``path`` if a write failed because its file system is full.
+
+    NumPy ("65536 requested and 15232 written"), h5py and TensorFlow report
+    a short write without an errno, or as their own exception types; the
+    file system's free space, asked while the temporary still holds its
+    blocks, tells what happened.
+    """
+    if isinstance(err, (KeyboardInterrupt, SystemExit)) or is_storage_failure(err):
+        return None
+    try:
+        no_room = os.statvfs(path.parent).f_bavail == 0
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return None
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) if no_room else None
 
 
 def is_temporary(path) -> bool:
@@ -213,5 +253,6 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "atomic_write_folder", "is_temporary",
+__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "atomic_write_folder", "is_storage_failure",
+           "is_temporary",
            "remove_stale_parts", "remove_stale_parts_under"]

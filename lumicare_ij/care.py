@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write, atomic_write_text
+from .atomic import atomic_write, atomic_write_text, remove_stale_parts
 from . import feed as feed_batches
 from .errors import OutputExistsError, UserInputError
 from .precision import dtype_policy, float32_heads, float32_thin_levels, model_precision, resolve as resolve_precision
@@ -240,10 +240,16 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         if not has_model or existing is None:
             raise ModelError(f"{model_dir}: nothing to resume (no config.json and {RECORD_NAME}); "
                              "train without resume to start a new model.")
-        arch = sorted(k for k in overrides if overrides[k] is not None and k != "train_epochs")
-        if arch or preset is not None:
+        # The command that started the model, repeated with --resume, names its own settings again: those
+        # equal to the record are no change.
+        recorded = existing["preset"]
+        arch = sorted(k for k, v in overrides.items()
+                      if v is not None and k != "train_epochs" and recorded.get(k) != v)
+        if arch or preset not in (None, recorded.get("name")):
+            changed = ([f"preset={preset!r}"] if preset not in (None, recorded.get("name")) else []) + \
+                [f"{k}={overrides[k]!r} (recorded {recorded.get(k)!r})" for k in arch]
             raise ModelError(f"resume continues {model_dir} with its recorded settings; only epochs may be "
-                             f"changed (got preset={preset!r} {', '.join(arch)}). Start a new model to change them.")
+                             f"changed (got {', '.join(changed)}). Start a new model to change them.")
         settings = get_preset(Preset(**{**existing["preset"], "patch_size": tuple(existing["preset"]["patch_size"])}),
                               train_epochs=epochs)
         precision_record = existing.get("precision") or resolve_precision("float32")
@@ -252,7 +258,10 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
                              f"(got precision={precision!r}). Start a new model to change it.")
         _check_same_data(npz, existing, model_dir)
         initial_epoch = int(existing["epochs_done"])
-        if initial_epoch >= settings.train_epochs:
+        if initial_epoch == settings.train_epochs:  # every epoch is saved (a rerun, or killed while finishing)
+            _remove_stale_parts(model_dir)
+            return _finish(model_dir, existing, settings.train_epochs)
+        if initial_epoch > settings.train_epochs:
             raise ModelError(f"{model_dir} has already trained {initial_epoch} of {settings.train_epochs} epochs; "
                              "pass a larger epochs to train longer.")
     else:
@@ -314,6 +323,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     if precision_record["used"] == "bfloat16":
         record["precision"]["float32_layers"] = float32_thin_levels(model.keras_model, patch[0],
                                                                      model.config.unet_kern_size)
+    _remove_stale_parts(model_dir)
     # Keep config.json's epoch count in step with the record (it changes when a resume trains longer).
     atomic_write_text(model_dir / "config.json", to_json(vars(model.config)), overwrite=True)
 
@@ -361,16 +371,26 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         if bar is not None:
             bar.close()
     record["training_seconds"] = record.get("training_seconds", 0.0) + time.perf_counter() - started
-    record.pop("error", None)
-    # csbdeep's end of training (weights_last.h5 is already saved by the recorder): load the best weights.
-    if (model_dir / _WEIGHTS_BEST).is_file():
-        with _quiet():
-            model.load_weights(_WEIGHTS_BEST)
-    done = record["epochs_done"]
-    record["status"] = "finished" if done >= settings.train_epochs else "stopped"
+    record = _finish(model_dir, record, settings.train_epochs)
     if record["status"] == "stopped":
-        warnings.warn(f"training stopped after {done} of {settings.train_epochs} epochs (loss became NaN?); "
-                      f"see {model_dir / RECORD_NAME}.", stacklevel=2)
+        warnings.warn(f"training stopped after {record['epochs_done']} of {settings.train_epochs} epochs (loss "
+                      f"became NaN?); see {model_dir / RECORD_NAME}.", stacklevel=2)
+    return record
+
+
+def _remove_stale_parts(model_dir: Path) -> None:
+    for name in ("config.json", RECORD_NAME, _WEIGHTS_BEST, _WEIGHTS_LAST, _OPTIMIZER_LAST):
+        remove_stale_parts(model_dir / name)  # what a killed run of this model was writing
+
+
+def _finish(model_dir: Path, record: dict, total_epochs: int) -> dict:
+    """Mark the record finished (or stopped short), with its best validation loss, and write it.
+
+    Prediction loads ``weights_best.h5`` itself, so nothing else is left to
+    do once every epoch is on disk.
+    """
+    record.pop("error", None)
+    record["status"] = "finished" if record["epochs_done"] >= total_epochs else "stopped"
     vals = [h["val_loss"] for h in record["history"] if h.get("val_loss") is not None]
     record["best_val_loss"] = min(vals) if vals else None
     _write_record(model_dir, record)
@@ -501,9 +521,10 @@ def _make_recorder(model, model_dir: Path, record: dict):
                 entry["learning_rate"] = float(np.asarray(model.keras_model.optimizer.learning_rate))
             entry["seconds"] = round(time.perf_counter() - self._t0, 3)
             _check_finite_weights(model.keras_model, epoch + 1, model_dir)
+            write_weights = _weights_writer(model.keras_model)
             if _is_best(entry.get("val_loss"), record["history"]):
-                atomic_write(model_dir / _WEIGHTS_BEST, model.keras_model.save_weights, overwrite=True)
-            atomic_write(model_dir / _WEIGHTS_LAST, model.keras_model.save_weights, overwrite=True)
+                atomic_write(model_dir / _WEIGHTS_BEST, write_weights, overwrite=True)
+            atomic_write(model_dir / _WEIGHTS_LAST, write_weights, overwrite=True)
             store = {}
             model.keras_model.optimizer.save_own_variables(store)
             atomic_write(model_dir / _OPTIMIZER_LAST, lambda tmp: _save_store(tmp, store), overwrite=True)
@@ -512,6 +533,29 @@ def _make_recorder(model, model_dir: Path, record: dict):
             _write_record(model_dir, record)
 
     return _EpochRecorder()
+
+
+def _weights_writer(keras_model):
+    """Write ``keras_model``'s weights as csbdeep's ``save_weights`` does, built in memory first.
+
+    HDF5 does not fail cleanly when the disk fills while it writes a file:
+    h5py prints a stream of errors and the process then dies of a
+    segmentation fault. Built in memory and written by Python, a full disk
+    is an ordinary ``OSError`` (ENOSPC).
+    """
+    def write(tmp: str) -> None:
+        import io as _io
+
+        import h5py
+        from csbdeep.models.base_model import save_weights_to_hdf5_group
+
+        buffer = _io.BytesIO()
+        with h5py.File(buffer, "w") as f:
+            save_weights_to_hdf5_group(f, keras_model)
+        with open(tmp, "wb") as f:
+            f.write(buffer.getbuffer())
+
+    return write
 
 
 def _check_finite_weights(keras_model, epoch: int, model_dir: Path) -> None:

@@ -29,6 +29,7 @@ import os
 import threading
 import time
 
+from .atomic import is_storage_failure
 from .errors import LumicareError, UserInputError
 
 #: Per process: what :func:`worker_cache` has loaded, and how often each key was loaded (tests read it).
@@ -175,18 +176,41 @@ def one_at_a_time():
         yield
 
 
+_STORAGE_FAILED = "storage failed"
+
+
+class _stopping_on_full_storage:
+    """``function`` as a task that returns (not raises) a full or read-only disk, so that the workers log no
+    traceback and :func:`run_tasks` stops the run with the file system's own message."""
+
+    def __init__(self, function):
+        self.function = function
+        self.__name__ = getattr(function, "__name__", "task")  # Dask names the tasks after it
+
+    def __call__(self, item: dict) -> dict:
+        try:
+            return self.function(item)
+        except OSError as err:
+            if not is_storage_failure(err):
+                raise
+            return {"input": item["input"], "status": _STORAGE_FAILED,
+                    "oserror": (err.errno, err.strerror, err.filename)}
+
+
 def run_tasks(client, function, items: list[dict], *, desc: str, progress: bool = True) -> list[dict]:
     """Run ``function(item)`` for every item (a dict with ``input``) as one Dask task each, in order.
 
     ``function`` returns a dict with ``status``; a task that raises (its
     worker died more often than Dask allows, a bug) becomes a ``failed`` entry
-    with the error, so one bad input never stops the others. The progress bar
+    with the error, so one bad input never stops the others; a full or
+    read-only disk does stop them (it would fail every one), raised as the
+    file system's ``OSError``. The progress bar
     counts stacks done of all and shows their throughput.
     """
     distributed = _require_distributed()
     from tqdm.auto import tqdm
 
-    futures = client.map(function, items, pure=False)
+    futures = client.map(_stopping_on_full_storage(function), items, pure=False)
     index = {f.key: i for i, f in enumerate(futures)}
     results: list = [None] * len(items)
     start = time.perf_counter()
@@ -200,6 +224,9 @@ def run_tasks(client, function, items: list[dict], *, desc: str, progress: bool 
             except Exception as err:  # noqa: BLE001  (a worker lost too often, or a bug: report, go on)
                 results[i] = {"input": items[i]["input"], "status": "failed",
                               "error": f"{type(err).__name__}: {err}"}
+            if results[i].get("status") == _STORAGE_FAILED:  # every later task would fail alike: stop
+                client.cancel(futures)
+                raise OSError(*results[i]["oserror"])
             bar.update(1)
             bar.set_postfix_str(f"{bar.n / max(time.perf_counter() - start, 1e-9):.2f} stacks/s")
     return results

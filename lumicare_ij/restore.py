@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import cluster, omezarr
-from .atomic import remove_stale_parts
+from .atomic import is_storage_failure, remove_stale_parts
 from .care import (PREDICT_PERCENTILES, ModelError, _n_tiles, _now, check_model_folder, load_model, predict,
                    read_model_record)
 from .shapes import parse_sizes
@@ -320,6 +320,8 @@ def _attempt(model, job: dict, progress: bool = False) -> dict:
     try:
         return restore_volume_job(job, progress) if job["kind"] != "tiff" else restore_one(model, job)
     except (LumicareError, OSError) as err:
+        if is_storage_failure(err):
+            raise  # a full or read-only disk fails every later stack too: stop the run with one message
         message = str(err) if isinstance(err, LumicareError) else f"{err.strerror or err}: {err.filename or ''}"
         return {"input": job["input"], "status": "failed", "error": message}
 

@@ -547,13 +547,11 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
     settings = get_preset(preset or "quick", patch_size=patch_size, n_patches_per_image=n_patches_per_image)
     npz = _npz_path(out_npz)
     record_path = training_record_path(npz)
-    if not overwrite:
-        # A training file without its record is what a run killed between the two writes leaves: made again
-        # below, it counts as done if it is the same file (prepare is seeded), else it is refused there.
-        for path in (record_path,) if npz.exists() and not record_path.exists() else (npz, record_path):
-            if path.exists():
-                raise OutputExistsError(f"{path} already exists; choose another name or pass overwrite=True "
-                                      "(--force) to replace it.")
+    if not overwrite and record_path.exists() and not npz.exists():
+        raise OutputExistsError(f"{record_path} already exists; choose another name or pass overwrite=True "
+                                "(--force) to replace it.")
+    # An existing training file (finished, or left without its record by a killed run) is made again below
+    # and counts as done if it is the same file (prepare is seeded); another one is refused there.
     for path in (npz, record_path):
         remove_stale_parts(path)  # temporaries of a killed run of this command
     pairs = build_pairs(data_dir, regime, input_condition, target_condition, bin_factor)
@@ -624,6 +622,8 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
         atomic_write(npz, write_npz, overwrite=overwrite)
     else:
         _adopt_same_npz(npz, write_npz)
+        if record_path.exists():  # this very file and its record: nothing to do
+            return json.loads(record_path.read_text(encoding="utf-8"))
     atomic_write_text(record_path, to_json(record), overwrite=overwrite)
     return record
 
@@ -637,9 +637,8 @@ def _adopt_same_npz(npz: Path, write_npz) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     if not same:
-        raise OutputExistsError(f"{npz} already exists (without its record {training_record_path(npz).name}) and "
-                                "holds other patches; choose another name or pass overwrite=True (--force) to "
-                                "replace it.")
+        raise OutputExistsError(f"{npz} already exists and holds other patches (made from other data or "
+                                "settings); choose another name or pass overwrite=True (--force) to replace it.")
 
 
 def _effective_bin_factor(pairs):

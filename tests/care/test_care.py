@@ -45,8 +45,14 @@ def test_existing_model_is_not_replaced(model_dir, data):
     _, npz = data
     with pytest.raises(FileExistsError, match="resume"):
         care.train(npz, model_dir, epochs=1, progress=False, **TINY)
-    with pytest.raises(ModelError, match="already trained 2 of 2"):
-        care.train(npz, model_dir, resume=True, progress=False)
+    before = (model_dir / "weights_best.h5").stat().st_mtime_ns
+    # Resuming a finished model (a rerun of the same command) has nothing to do; fewer epochs are refused.
+    assert care.train(npz, model_dir, resume=True, progress=False, **TINY)["status"] == "finished"
+    assert (model_dir / "weights_best.h5").stat().st_mtime_ns == before
+    with pytest.raises(ModelError, match="already trained 2 of 1"):
+        care.train(npz, model_dir, resume=True, epochs=1, progress=False)
+    with pytest.raises(ModelError, match=r"unet_n_first=8 \(recorded 4\)"):
+        care.train(npz, model_dir, resume=True, progress=False, **{**TINY, "unet_n_first": 8})
 
 
 def test_nothing_to_resume(tmp_path, data):

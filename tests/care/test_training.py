@@ -190,7 +190,10 @@ def test_prepare_refuses_to_overwrite(data, tmp_path):
     training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", **kwargs)
     before = (tmp_path / "t.npz").stat().st_mtime_ns
     with pytest.raises(FileExistsError, match="overwrite"):
-        training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", **kwargs)
+        training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", seed=9, **kwargs)
+    assert (tmp_path / "t.npz").stat().st_mtime_ns == before
+    # The same call again (a rerun): the same file is already there, nothing is written.
+    training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", **kwargs)
     assert (tmp_path / "t.npz").stat().st_mtime_ns == before
     record = training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", overwrite=True,
                                             **kwargs)
@@ -209,7 +212,7 @@ def test_a_training_file_left_without_its_record_by_a_killed_run_is_adopted_only
     assert json.loads((tmp_path / "t.json").read_text())["npz_sha256"] == json.loads(record_text)["npz_sha256"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json", "t.npz"]
     (tmp_path / "t.json").unlink()
-    with pytest.raises(FileExistsError, match="holds other patches"):
+    with pytest.raises(FileExistsError, match="holds other patches"):  # with or without a record
         training.prepare_training_data(data, "n2n", "short", "short_b", tmp_path / "t.npz", seed=2, **kwargs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
 
