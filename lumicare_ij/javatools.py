@@ -19,8 +19,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 from .errors import LumicareError
@@ -40,6 +43,30 @@ def jdk_tool(name: str, error: type[Exception] = JavaSetupError) -> str:
         raise error(f"'{name}' was not found (not in $JAVA_HOME/bin, not on PATH). Install a JDK 11 or newer, "
                     "e.g. 'apt-get install openjdk-17-jdk-headless' (Debian/Ubuntu), or set JAVA_HOME.")
     return found
+
+
+def check_jar(jar: Path, required_entry: str, error: type[Exception] = JavaSetupError, what: str = "jar") -> Path:
+    """``jar`` if it is a whole ZIP holding ``required_entry``; else ``error`` saying so and what to do.
+
+    Java reports a damaged jar only as "class not found", long after the
+    start, which reads like a class-path mistake; checked first, a cut
+    download or a file that is not a jar at all is named as such.
+    """
+    again = "Download it again, or point to a good copy."
+    try:
+        with zipfile.ZipFile(jar) as z:
+            names = set(z.namelist())
+            try:
+                damaged = z.testzip()
+            except (zlib.error, EOFError, zipfile.BadZipFile) as err:
+                damaged = f"? ({err})"
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise error(f"{jar} is not a usable {what}: it is not a complete ZIP archive ({err}). {again}") from None
+    if damaged is not None:
+        raise error(f"{jar} is not a usable {what}: its content is damaged (entry {damaged}). {again}")
+    if required_entry not in names:
+        raise error(f"{jar} is not a usable {what}: it holds no {required_entry}. Point to the right jar.")
+    return jar
 
 
 def maven_repository() -> Path:
@@ -179,8 +206,27 @@ def run_java_class(class_dir: Path, jars, main_class: str, args: list[str], time
     except subprocess.TimeoutExpired:
         raise error(f"{what} did not finish within {timeout_s} s.") from None
     if done.returncode != 0:
-        raise error(f"{what} failed (exit {done.returncode}):\n{last_lines(done.stderr or done.stdout)}")
+        raise error(f"{what} failed: Java {exit_description(done.returncode)}:\n"
+                    f"{last_lines(done.stderr or done.stdout)}")
     return done.stdout
+
+
+def exit_description(returncode: int, via_shell: bool = False) -> str:
+    """How a Java process ended, in words: "exited with status 1", "was killed (SIGKILL: ...)".
+
+    ``via_shell``: the status came through a shell script (``xvfb-run``),
+    which reports a process killed by signal N as 128 + N."""
+    if via_shell and 128 < returncode <= 128 + 64:
+        returncode = 128 - returncode
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    cause = {"SIGKILL": "out of memory, or stopped by the system or a user",
+             "SIGSEGV": "a crash inside the JVM", "SIGABRT": "a crash inside the JVM"}.get(name, "stopped from outside")
+    return f"was killed ({name}: {cause})"
 
 
 def last_lines(text: str, n: int = 25) -> str:
@@ -189,4 +235,4 @@ def last_lines(text: str, n: int = 25) -> str:
 
 
 __all__ = ["JavaSetupError", "jdk_tool", "maven_repository", "artifact_path", "resolve_artifact", "cache_dir",
-           "compile_java", "read_sources", "run_java_class", "last_lines"]
+           "compile_java", "read_sources", "run_java_class", "last_lines", "check_jar", "exit_description"]

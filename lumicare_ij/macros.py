@@ -61,7 +61,7 @@ from pathlib import Path
 
 from .errors import InputNotFoundError, LumicareError, UserInputError
 from .ijops import jvm
-from .javatools import JavaSetupError, compile_java, jdk_tool
+from .javatools import JavaSetupError, compile_java, exit_description, jdk_tool
 from .ijops.jvm import IMAGEJ_MAVEN_ENDPOINT, ImageJUnavailableError
 
 #: The macros shipped in ``lumicare_ij/ijm/`` (file names without ``.ijm``).
@@ -411,7 +411,7 @@ def _errors(run: MacroRun) -> list[str]:
     if exceptions:
         errors.append("Java raised " + exceptions[0].strip())
     if run.returncode not in (0, DIALOG_EXIT_STATUS):
-        errors.append(f"ImageJ exited with status {run.returncode}")
+        errors.append(f"ImageJ {exit_description(run.returncode, via_shell='xvfb-run' in run.command[0])}")
     elif run.returncode == DIALOG_EXIT_STATUS and not any("dialog" in e for e in errors):
         errors.append("ImageJ opened a dialog and was stopped")
     return errors

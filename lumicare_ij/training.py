@@ -547,11 +547,13 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
     settings = get_preset(preset or "quick", patch_size=patch_size, n_patches_per_image=n_patches_per_image)
     npz = _npz_path(out_npz)
     record_path = training_record_path(npz)
-    if not overwrite and record_path.exists() and not npz.exists():
-        raise OutputExistsError(f"{record_path} already exists; choose another name or pass overwrite=True "
-                                "(--force) to replace it.")
-    # An existing training file (finished, or left without its record by a killed run) is made again below
-    # and counts as done if it is the same file (prepare is seeded); another one is refused there.
+    request = {"regime": regime, "data_dir": str(Path(data_dir).resolve()), "input_condition": input_condition,
+               "target_condition": target_condition, "preset": settings.as_dict(), "seed": seed}
+    if not overwrite and record_path.exists() and (not npz.exists() or not _same_request(record_path, request)):
+        raise OutputExistsError(f"{record_path} already exists (made with other data or settings); choose another "
+                                "name or pass overwrite=True (--force) to replace it.")
+    # An existing training file of this request (finished, or left without its record by a killed run) is made
+    # again below and counts as done if it is the same file (prepare is seeded); another one is refused there.
     for path in (npz, record_path):
         remove_stale_parts(path)  # temporaries of a killed run of this command
     pairs = build_pairs(data_dir, regime, input_condition, target_condition, bin_factor)
@@ -626,6 +628,16 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
             return json.loads(record_path.read_text(encoding="utf-8"))
     atomic_write_text(record_path, to_json(record), overwrite=overwrite)
     return record
+
+
+def _same_request(record_path: Path, request: dict) -> bool:
+    """True if the record at ``record_path`` was written for ``request`` (same data, regime, settings, seed)."""
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and all(json.loads(to_json(record.get(k))) == json.loads(to_json(v))
+                                            for k, v in request.items())
 
 
 def _adopt_same_npz(npz: Path, write_npz) -> None:

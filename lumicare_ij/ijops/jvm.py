@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LumicareError
-from ..javatools import resolve_artifact
+from ..javatools import check_jar, resolve_artifact
 
 IMAGEJ_VERSION = "1.53t"
 IMAGEJ_MAVEN_ENDPOINT = f"net.imagej:ij:{IMAGEJ_VERSION}"
@@ -108,10 +108,12 @@ def imagej_jar_path() -> Path:
     """
     kind, entry = _class_path_entry()
     if kind == "jar":
-        return Path(entry)
-    return resolve_artifact(entry, error=ImageJUnavailableError,
-                            hint=f"Or set LUMICARE_IJ_JAR to a local ImageJ {IMAGEJ_VERSION} ij.jar "
-                                 "(Debian: apt-get install imagej; /usr/share/java/ij.jar).")
+        jar = Path(entry)
+    else:
+        jar = resolve_artifact(entry, error=ImageJUnavailableError,
+                               hint=f"Or set LUMICARE_IJ_JAR to a local ImageJ {IMAGEJ_VERSION} ij.jar "
+                                    "(Debian: apt-get install imagej; /usr/share/java/ij.jar).")
+    return check_jar(jar, "ij/IJ.class", ImageJUnavailableError, f"ImageJ jar (ImageJ {IMAGEJ_VERSION})")
 
 
 def imagej_classes():
