@@ -34,6 +34,7 @@ import numpy as np
 from . import cluster
 from .care import PREDICT_PERCENTILES, check_model_folder, load_model
 from .errors import UserInputError
+from .io import StackError
 from .percentiles import exact_percentiles
 from .precision import resolve as resolve_precision
 
@@ -63,7 +64,17 @@ def iter_blocks(data):
 
 def volume_percentiles(data, percents=PREDICT_PERCENTILES) -> list:
     """``np.percentile(data, percents)`` of a whole volume, exactly, reading it block by block."""
-    return exact_percentiles(iter_blocks(data), percents, dtype=data.dtype, n_values=int(np.prod(data.shape)))
+    blocks = iter_blocks(data)  # a callable: one pass over the blocks per call
+    return exact_percentiles(lambda: _finite(blocks()), percents, dtype=data.dtype, n_values=int(np.prod(data.shape)))
+
+
+def _finite(blocks):
+    """The blocks, refusing the volume at the first NaN or infinite voxel (it would spread NaN in the output)."""
+    for block in blocks:
+        if block.dtype.kind == "f" and not np.isfinite(block).all():
+            raise StackError("the volume holds NaN or infinite voxels; CARE needs numbers everywhere (they would "
+                             "spread NaN through the restoration). Replace them and write the volume again.")
+        yield block
 
 
 def halo_and_grid(config: dict) -> tuple[int, int]:

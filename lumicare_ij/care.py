@@ -675,15 +675,47 @@ def check_model_folder(model_dir) -> dict:
                          "'lumicare train' wrote (it holds config.json and weights_*.h5).")
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelError(f"{config_file}: damaged ({err}).") from None
-    if not {"unet_n_depth", "probabilistic", "n_dim", "axes"} <= set(config):
+    if not isinstance(config, dict) or not {"unet_n_depth", "probabilistic", "n_dim", "axes"} <= set(config):
         raise ModelError(f"{model_dir}: config.json is not a CSBDeep CARE network's (no U-Net settings).")
+    problem = _config_problem(config)
+    if problem:
+        raise ModelError(f"{config_file}: {problem}; this is not a network lumicare_ij (or csbdeep) can build. "
+                         "Give the folder as 'lumicare train' wrote it.")
     weights = sorted(p.name for p in model_dir.glob("*.h5"))
     if not weights:
         raise ModelError(f"{model_dir}: has no weights (*.h5); training stopped before its first epoch "
                          "finished. Train again (or resume).")
     return config
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _config_problem(config: dict) -> str | None:
+    """What is wrong with a CARE config's network settings (None: nothing), checked before anything is built:
+    a damaged or edited number could otherwise ask for an impossibly large network."""
+    n_dim = config.get("n_dim")
+    if not _whole(n_dim, 2, 3):
+        return f"n_dim is {n_dim!r}, not 2 or 3"
+    axes = config.get("axes")
+    if not (isinstance(axes, str) and len(axes) == n_dim + 1 and "C" in axes and set(axes) <= set("ZYXC")):
+        return f"axes is {axes!r}, not {n_dim} of Z, Y, X plus C"
+    limits = {"n_channel_in": (1, 64), "n_channel_out": (1, 64), "unet_n_depth": (1, 6), "unet_n_first": (1, 1024),
+              "unet_kern_size": (1, 15)}
+    for key, (low, high) in limits.items():
+        if key in config and not _whole(config[key], low, high):
+            return f"{key} is {config[key]!r}, not a whole number from {low} to {high}"
+    for key in ("probabilistic", "unet_residual"):
+        if key in config and not isinstance(config[key], bool):
+            return f"{key} is {config[key]!r}, not true or false"
+    shape = config.get("unet_input_shape")
+    if shape is not None and not (isinstance(shape, list) and len(shape) == n_dim + 1
+                                  and all(v is None or _whole(v, 1, 2**20) for v in shape)):
+        return f"unet_input_shape is {shape!r}, not {n_dim + 1} sizes"
+    return None
 
 
 def load_model(model_dir, precision: str = "float32"):
@@ -713,8 +745,10 @@ def load_model(model_dir, precision: str = "float32"):
     used = resolve_precision(precision)["used"]
     try:
         return _build_care(None, model_dir, used)
-    except (ValueError, OSError) as err:
-        raise ModelError(f"{model_dir}: cannot load the CARE model ({err}).") from None
+    except (ValueError, OSError, RuntimeError, KeyError) as err:  # h5py reports damaged HDF5 with all of these
+        raise ModelError(f"{model_dir}: cannot load the CARE model ({str(err).splitlines()[0] if str(err) else type(err).__name__}). "
+                         "If the folder was copied, copy it again: config.json and weights_*.h5 must be whole "
+                         "and from the same training.") from None
 
 
 def _as_model(model, precision: str | None = None):

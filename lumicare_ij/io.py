@@ -310,6 +310,18 @@ def _read_pixels(series, path: Path) -> np.ndarray:
     return array
 
 
+def require_finite(array, path) -> None:
+    """Refuse a stack with NaN or infinite voxels: CARE's percentile normalisation and network would turn
+    the whole restoration into NaN, silently."""
+    array = np.asarray(array)
+    if array.dtype.kind != "f" or np.isfinite(array).all():
+        return
+    n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+    raise StackError(f"{path}: {n_nan} voxel(s) are NaN and {n_inf} infinite; CARE needs numbers everywhere "
+                     "(they would make the whole restoration NaN). In Fiji, Process > Math > Remove NaNs... "
+                     "(and Process > Math > Set... for infinite values), then save again.")
+
+
 def _check_grey(series, path: Path) -> None:
     if "S" in series.axes or series.keyframe.photometric == tifffile.PHOTOMETRIC.RGB:
         raise StackError(f"{path}: this is an RGB image; CARE needs grey-level data. In Fiji use "
@@ -347,6 +359,11 @@ def _check_complete(tif: tifffile.TiffFile, series, path: Path) -> None:
     if expected_planes > found_planes:
         raise StackError(f"{path}: the file is truncated or damaged: ImageJ wrote {expected_planes} "
                          f"planes but only {found_planes} can be read; copy it again or re-save it from Fiji.")
+    missing = sum(page is None for page in series.pages)
+    if missing:  # metadata (OME-XML) that declare more planes than the file holds: tifffile would zero-fill them
+        raise StackError(f"{path}: the file is truncated or damaged: its metadata declare {len(series.pages)} "
+                         f"planes but {missing} of them are not in the file; copy it again or re-save it from "
+                         "Fiji.")
     if series.dataoffset is not None:
         end = series.dataoffset + series.nbytes
     else:

@@ -23,7 +23,7 @@ from .care import (PREDICT_PERCENTILES, ModelError, _n_tiles, _now, check_model_
                    read_model_record)
 from .shapes import parse_sizes
 from .errors import InputNotFoundError, LumicareError, OutputExistsError, SomeInputsFailed, UserInputError
-from .io import TIFF_SUFFIXES, list_stacks, read_metadata, read_stack, write_stack
+from .io import TIFF_SUFFIXES, list_stacks, read_metadata, read_stack, require_finite, write_stack
 from .precision import resolve as resolve_precision
 from .provenance import file_sha256, package_versions
 
@@ -338,6 +338,7 @@ def restore_one(model, job: dict) -> dict:
     if stack.ndim != model.config.n_dim:
         raise UserInputError(f"{f}: has dims {stack.dims} (shape {stack.shape}); the model restores "
                              f"{model.config.n_dim}D single-channel stacks (Z, Y, X).")
+    require_finite(stack.values, f)
     array, pixel_size_um = _upsampled(stack, settings["upsample_xy"])
     with cluster.one_at_a_time():
         mean, scale = _predict(model, array, settings)

@@ -45,7 +45,7 @@ import numpy as np
 from . import ijops
 from .atomic import atomic_write, atomic_write_text, remove_stale_parts
 from .errors import OutputExistsError, UserInputError
-from .io import check_pair, list_stacks, read_stack, stack_shape
+from .io import check_pair, list_stacks, read_stack, require_finite, stack_shape
 from .presets import Preset, get_preset
 from .provenance import file_sha256, package_versions
 
@@ -172,6 +172,7 @@ def _stack3d(data, path) -> np.ndarray:
         raise TrainingDataError(f"{path}: has dims {tuple(getattr(data, 'dims', ()))} (shape {array.shape}); "
                                 "training uses single-channel 3D stacks (Z, Y, X), as the paper did. "
                                 "Split channels or save the z-stack alone in Fiji.")
+    require_finite(array, path)
     return array
 
 

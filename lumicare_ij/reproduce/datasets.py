@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import reprlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,9 @@ from .settings import SPECIMEN_NAMES, Settings
 #: Folders of a simulated dataset that hold no acquisition condition.
 NOT_CONDITIONS = ("ground_truth", "labels")
 _PHENOTYPE = re.compile(r"(dmso|rotenone)", re.IGNORECASE)
+
+
+_CONDITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
 class DataError(UserInputError):
@@ -146,7 +150,10 @@ class SimulatedData:
 # --------------------------------------------------------------------------
 
 def _read_mapping(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}).") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
@@ -155,8 +162,8 @@ def _read_mapping(path: Path) -> dict:
                             "or write the same mapping as JSON.") from None
         try:
             mapping = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise DataError(f"{path}: not valid YAML ({err}).") from None
+        except yaml.YAMLError as err:  # its text spans lines, with a caret under the spot: one line here
+            raise DataError(f"{path}: not valid YAML ({' '.join(str(err).replace('^', '').split())}).") from None
     else:
         try:
             mapping = json.loads(text)
@@ -169,7 +176,7 @@ def _read_mapping(path: Path) -> dict:
 
 def _resolve(base: Path, value, what: str) -> Path:
     if not isinstance(value, (str, os.PathLike)):
-        raise DataError(f"{what}: expected a folder path, got {value!r}.")
+        raise DataError(f"{what}: expected a folder path, got {reprlib.repr(value)}.")
     path = Path(value).expanduser()
     path = path if path.is_absolute() else base / path
     if not path.is_dir():
@@ -194,6 +201,7 @@ def _condition_map(spec, base: Path, what: str) -> dict:
     if isinstance(spec, dict):
         out = {}
         for cond, folder in spec.items():
+            _check_condition_name(cond, what)
             path = _resolve(base, folder, f"{what}.{cond}")
             if not list_stacks(path):
                 raise DataError(f"{what}.{cond}: {path} holds no .tif stacks.")
@@ -205,6 +213,13 @@ def _condition_map(spec, base: Path, what: str) -> dict:
         raise DataError(f"{what}: {folder} has no condition sub-folders with .tif stacks "
                         "(expected e.g. lum_60s/, lum_0.5s/ as 'lumicare simulate' writes).")
     return found
+
+
+def _check_condition_name(name, what: str) -> None:
+    """A condition becomes a folder name inside the output: one plain name, never a path out of it."""
+    if not (isinstance(name, str) and _CONDITION_NAME.fullmatch(name) and name not in (".", "..")):
+        raise DataError(f"{what}: condition name {reprlib.repr(name)} is not a plain folder name (letters, digits, "
+                        "'.', '_', '-', '+'; e.g. lum_60s); it names a folder in the output.")
 
 
 def _manifest_specimen(folder: Path) -> str | None:
@@ -248,7 +263,7 @@ def parse_own_data(path) -> dict:
     specimen = _manifest_specimen(path)
     if specimen:
         if specimen not in SPECIMEN_NAMES:
-            raise DataError(f"{path}: the manifest names specimen {specimen!r}; expected one of "
+            raise DataError(f"{path}: the manifest names specimen {reprlib.repr(specimen)}; expected one of "
                             f"{', '.join(SPECIMEN_NAMES)}.")
         return {specimen: _split_sets(path, path, str(path))}
     per_specimen = {sp: path / sp for sp in SPECIMEN_NAMES if (path / sp).is_dir()}
