@@ -107,8 +107,13 @@ def test_prepare_train_predict_evaluate_export_through_the_cli(tmp_path, capsys)
     assert cli.main(["export", "--model", str(model), "--format", "bioimageio",
                      "--out", str(tmp_path / "bioimageio.zip")]) == 0
     assert "rdf.yaml" in zipfile.ZipFile(tmp_path / "bioimageio.zip").namelist()
-    # Everything refuses to overwrite what exists, with a message and no traceback.
+    # The same export again has nothing to do; everything refuses to overwrite what else exists, with a
+    # message and no traceback.
+    before = (tmp_path / "m.zip").stat().st_mtime_ns
     assert cli.main(["export", "--model", str(model), "--format", "csbdeep-fiji",
+                     "--out", str(tmp_path / "m.zip")]) == 0
+    assert (tmp_path / "m.zip").stat().st_mtime_ns == before
+    assert cli.main(["export", "--model", str(model), "--format", "bioimageio",
                      "--out", str(tmp_path / "m.zip")]) == 2
     assert cli.main(["predict", "--model", str(model), str(data / "lum_0.5s"), "--out", str(restored)]) == 2
     err = capsys.readouterr().err

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from lumicare_ij import care, restore
+from lumicare_ij import restore
 from lumicare_ij.errors import LumicareError
 from lumicare_ij.io import read_array, write_stack
 
@@ -40,11 +40,8 @@ WEIGHTS = st.sampled_from([None] * 5 + ["cut", "flipped", "missing", "other netw
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz-models")
-    synth.write_dataset(root / "data", n_stacks=2, shape=(8, 32, 32))
-    synth.prepare_tiny(root / "data", root / "train.npz")
-    care.train(root / "train.npz", root / "model", epochs=1, progress=False, seed=0, **synth.TINY)
-    care.train(root / "train.npz", root / "other", epochs=1, progress=False, seed=0,
-               **{**synth.TINY, "unet_n_first": 8})
+    synth.train_tiny_model(root)
+    synth.train_tiny_model(root, "other", unet_n_first=8)
     write_stack(root / "input" / "stack.tif", synth.poisson(synth.blobs((8, 32, 32)), 4.0, np.random.default_rng(1)))
     return root
 

@@ -22,13 +22,7 @@ from .care import synth
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    from lumicare_ij import care
-
-    root = tmp_path_factory.mktemp("odd-model")
-    synth.write_dataset(root / "data", n_stacks=2, shape=(8, 32, 32))
-    synth.prepare_tiny(root / "data", root / "train.npz")
-    care.train(root / "train.npz", root / "model", epochs=1, progress=False, seed=0, **synth.TINY)
-    return root / "model"
+    return synth.train_tiny_model(tmp_path_factory.mktemp("odd-model"))
 
 
 def _with_nan_and_inf(shape=(8, 32, 32)):

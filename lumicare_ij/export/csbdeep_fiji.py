@@ -95,11 +95,14 @@ def export_csbdeep_fiji(model_dir, out_zip, output: str = "mean", overwrite: boo
     if output not in OUTPUTS:
         raise ExportError(f"output must be one of {OUTPUTS}, not {output!r}.")
     out_zip = Path(out_zip)
-    if out_zip.exists() and not overwrite:
-        raise ExportError(f"{out_zip} already exists; choose another file or pass overwrite=True "
-                          "(--force on the command line) to replace it.")
     if out_zip.is_dir():
         raise ExportError(f"{out_zip} is a folder; give the path of the .zip file to write.")
+    identity = _identity(model_dir, output, weights)
+    if out_zip.exists() and not overwrite:
+        if _exported_identity(out_zip) == identity:
+            return out_zip  # this very export is already there (a rerun): nothing to do
+        raise ExportError(f"{out_zip} already exists (an export of another model or output); choose another "
+                          "file or pass overwrite=True (--force on the command line) to replace it.")
 
     care = load_care_model(model_dir, weights)
     config = care.config
@@ -117,9 +120,27 @@ def export_csbdeep_fiji(model_dir, out_zip, output: str = "mean", overwrite: boo
         saved_model_dir = Path(tmp) / "saved_model"
         _save_saved_model(graph, input_t, output_t, saved_model_dir)
         check_graph_def(read_saved_model_graph_def(saved_model_dir))
-        meta = _meta(config, output)
+        meta = {**_meta(config, output), "lumicare_export": identity}
         _zip_atomically(saved_model_dir, meta, out_zip)
     return out_zip
+
+
+def _identity(model_dir, output: str, weights: str | None) -> dict:
+    """What an export is made of: the model's files (their hashes), the output, the weights, the exporter."""
+    from ..restore import model_fingerprint
+
+    folder = Path(model_dir)
+    return {"model_sha256": model_fingerprint(folder) if folder.is_dir() else None, "output": output,
+            "weights": weights, "exporter": f"lumicare_ij {package_version()}"}
+
+
+def _exported_identity(out_zip: Path) -> dict | None:
+    """The identity recorded in an existing export's meta.json (None: none, or not readable)."""
+    try:
+        with zipfile.ZipFile(out_zip) as z:
+            return json.loads(z.read("meta.json")).get("lumicare_export")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, AttributeError):
+        return None
 
 
 # --------------------------------------------------------------------------

@@ -79,3 +79,15 @@ def prepare_tiny(data_dir, npz, seed=0, overwrite=False) -> dict:
     return training.prepare_training_data(data_dir, "denoise", "short", "long", npz, preset="quick",
                                           patch_size=(8, 16, 16), n_patches_per_image=4, seed=seed,
                                           overwrite=overwrite, progress=False)
+
+
+def train_tiny_model(root, name="model", **overrides) -> Path:
+    """ROOT/data, ROOT/train.npz and a one-epoch tiny model ROOT/NAME (seed 0); returns the model folder."""
+    from lumicare_ij import care
+
+    root = Path(root)
+    if not (root / "train.npz").is_file():
+        write_dataset(root / "data", n_stacks=2, shape=(8, 32, 32))
+        prepare_tiny(root / "data", root / "train.npz")
+    care.train(root / "train.npz", root / name, epochs=1, progress=False, seed=0, **{**TINY, **overrides})
+    return root / name

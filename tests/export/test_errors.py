@@ -103,6 +103,9 @@ def test_existing_output_is_kept_without_overwrite(model_dir, tmp_path):
     export_csbdeep_fiji(model_dir, out, overwrite=True)
     assert out.read_bytes()[:2] == b"PK"
     assert _no_leftovers(tmp_path, keep={"out.zip"})
+    # The same export again (a rerun after an interruption) finds it done and writes nothing.
+    before = out.stat().st_mtime_ns
+    assert export_csbdeep_fiji(model_dir, out) == out and out.stat().st_mtime_ns == before
 
 
 def test_failure_while_zipping_leaves_no_partial_zip_and_keeps_the_old_one(model_dir, tmp_path, monkeypatch):

@@ -86,11 +86,8 @@ IN_CI = [name for name in SCENARIOS if not name.startswith("reproduce --quick")]
 def make_inputs(inputs: Path) -> None:
     """Training stacks, their training file, a tiny model and 6 stacks to restore."""
     sys.path.insert(0, str(REPO))
-    from lumicare_ij import care
     from tests.care import synth
 
-    synth.write_dataset(inputs / "data", n_stacks=2, shape=(8, 32, 32))
-    synth.prepare_tiny(inputs / "data", inputs / "train.npz")
-    care.train(inputs / "train.npz", inputs / "model", epochs=1, progress=False, seed=0, **synth.TINY)
+    synth.train_tiny_model(inputs)
     synth.write_dataset(inputs / "more", n_stacks=6, shape=(16, 64, 64), seed=5)
     (inputs / "more" / "short").rename(inputs / "stacks")
