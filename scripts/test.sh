@@ -11,6 +11,7 @@ command -v xvfb-run >/dev/null 2>&1 || need_apt+=(xvfb)
 command -v javac >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)  # TF Java check compiles a runner
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the reproduce report is opened in headless Chromium
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)  # the full-disk tests mount a small tmpfs in a namespace
 if ((${#need_apt[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
