@@ -71,6 +71,7 @@ def _tree(folder):
 @example(mapping={"h2b": {"../../../../escaped": "data/lum_60s", "lum_0.5s": "data/lum_0.5s"}}, form="json",
          alias=ALIASES[0])
 @example(mapping=None, form="alias", alias=ALIASES[2])
+@example(mapping={"\n": None}, form="json", alias=ALIASES[0])  # found by the 10,000-case run: a line break
 def test_generated_data_mappings_end_in_one_clear_error_or_in_a_layout_inside_the_output(data, mapping, form, alias):
     case = data / "case"
     out = case / "out"

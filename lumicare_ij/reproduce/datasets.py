@@ -258,7 +258,8 @@ def parse_own_data(path) -> dict:
         mapping = _read_mapping(path)
         unknown = sorted(set(mapping) - set(SPECIMEN_NAMES))
         if unknown:
-            raise DataError(f"{path}: unknown specimen(s) {', '.join(unknown)}; use {', '.join(SPECIMEN_NAMES)}.")
+            raise DataError(f"{path}: unknown specimen(s) {', '.join(reprlib.repr(u) for u in unknown)}; use "
+                            f"{', '.join(SPECIMEN_NAMES)}.")
         return {sp: _split_sets(spec, path.parent, f"{path.name}:{sp}") for sp, spec in mapping.items()}
     specimen = _manifest_specimen(path)
     if specimen:
