@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lumicare_ij import hardware  # noqa: E402
 from tests.faults import harness, scenarios  # noqa: E402
 
-COLUMNS = ("command", "clean_run_s", "kill_points", "killed", "killed_after_writing_began", "finished_before_kill", "files_checked_after_kill",
+COLUMNS = ("command", "clean_run_s", "first_write_s", "kill_points", "killed", "killed_after_writing_began", "finished_before_kill", "files_checked_after_kill",
            "temporaries_left_by_kill", "reruns", "results_lost")
 
 

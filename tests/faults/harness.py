@@ -209,10 +209,30 @@ def compare_trees(reference: Path, result: Path) -> list[str]:
     return problems
 
 
-def kill_delays(seed: int, n: int, duration_s: float) -> list[float]:
-    """``n`` seeded moments in (0, 1.1 x the clean run's duration): start-up, work and the end alike."""
+def kill_delays(seed: int, n: int, duration_s: float, first_write_s: float | None) -> list[float]:
+    """``n`` seeded moments: half anywhere in 5-110 % of the clean run (start-up, work, the very end), half
+    while it writes (from its first file to its end), since start-up dominates these short runs."""
     rng = np.random.default_rng(seed)
-    return sorted(float(t) for t in rng.uniform(0.05, 1.1, n) * duration_s)
+    anywhere = rng.uniform(0.05, 1.1, n - n // 2) * duration_s
+    start = first_write_s if first_write_s is not None else 0.05 * duration_s
+    writing = rng.uniform(start, duration_s, n // 2)
+    return sorted(float(t) for t in np.concatenate([anywhere, writing]))
+
+
+def timed_clean_run(argv, run_dir: Path, timeout_s=1800) -> tuple[subprocess.CompletedProcess, float, float | None]:
+    """Run to the end; return the result, its duration and when its first file appeared under ``run_dir``."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    first_write_s = None
+    while proc.poll() is None:
+        if first_write_s is None and run_dir.exists() and any(p.is_file() for p in run_dir.rglob("*")):
+            first_write_s = time.perf_counter() - started
+        if time.perf_counter() - started > timeout_s:
+            proc.kill()
+        time.sleep(0.02)
+    duration_s = time.perf_counter() - started
+    out, err = proc.communicate()
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err), duration_s, first_write_s
 
 
 def move_away(src: Path, dst: Path) -> None:
@@ -232,16 +252,15 @@ def exercise(scenario, inputs: Path, work: Path, n_points: int, seed: int, log=p
     run_dir = work / "run"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    started = time.perf_counter()
-    clean = run(scenario.argv(run_dir, inputs))
-    duration_s = time.perf_counter() - started
+    clean, duration_s, first_write_s = timed_clean_run(scenario.argv(run_dir, inputs), run_dir)
     assert clean.returncode == 0, f"clean run of {scenario.name} failed:\n{clean.stdout}\n{clean.stderr}"
     reference = work / "reference"
     move_away(run_dir, reference)
-    stats = {"command": scenario.name, "clean_run_s": round(duration_s, 1), "kill_points": n_points,
+    stats = {"command": scenario.name, "clean_run_s": round(duration_s, 1),
+             "first_write_s": None if first_write_s is None else round(first_write_s, 1), "kill_points": n_points,
              "killed": 0, "killed_after_writing_began": 0, "finished_before_kill": 0, "files_checked_after_kill": 0,
              "temporaries_left_by_kill": 0, "reruns": 0, "results_lost": 0, "problems": []}
-    for i, delay_s in enumerate(kill_delays(seed, n_points, duration_s)):
+    for i, delay_s in enumerate(kill_delays(seed, n_points, duration_s, first_write_s)):
         shutil.rmtree(run_dir, ignore_errors=True)
         code = run_and_kill(scenario.argv(run_dir, inputs), delay_s)
         where = f"{scenario.name}, kill point {i} at {delay_s:.2f} s"
