@@ -30,7 +30,7 @@ import numpy as np
 
 from . import analysis, cluster, objects
 from . import io as lio
-from .errors import InputNotFoundError, SomeInputsFailed, UserInputError
+from .errors import InputNotFoundError, OutputExistsError, SomeInputsFailed, UserInputError
 
 #: Readouts of the paper by specimen (the one each figure used).
 READOUTS = {"cytoplasmic": "mask_mae", "h2b": "nuclear_pearson", "tomm20": "mito_morphology"}
@@ -266,12 +266,25 @@ def write_results(rows: list[dict], out_dir, overwrite: bool = False) -> dict:
     writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
-    paths = {
-        "csv": lio.atomic_write_text(out_dir / "metrics.csv", buffer.getvalue(), overwrite=overwrite),
-        "json": lio.atomic_write_text(out_dir / "metrics.json",
-                                      json.dumps({"rows": rows, "summary": summary}, indent=2, default=float),
-                                      overwrite=overwrite),
-        "summary": lio.atomic_write_text(out_dir / "summary.txt", format_table(summary) + "\n",
-                                         overwrite=overwrite),
-    }
-    return paths
+    texts = {"csv": (out_dir / "metrics.csv", buffer.getvalue()),
+             "json": (out_dir / "metrics.json", json.dumps({"rows": rows, "summary": summary}, indent=2,
+                                                           default=float)),
+             "summary": (out_dir / "summary.txt", format_table(summary) + "\n")}
+    if not overwrite:
+        # The same evaluation again (a rerun, or one killed between its files) finds equal files: they count
+        # as written. Anything else under these names is refused before a file is touched.
+        differing = [str(path) for path, text in texts.values() if path.exists() and _text_of(path) != text]
+        if differing:
+            raise OutputExistsError(f"{', '.join(differing)} already exist(s) with other results; choose another "
+                                    "folder or pass overwrite=True (--force on the command line) to replace them.")
+    for path, text in texts.values():
+        if overwrite or not path.exists():
+            lio.atomic_write_text(path, text, overwrite=overwrite)
+    return {key: path for key, (path, _) in texts.items()}
+
+
+def _text_of(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")  # not read_text: it would turn the CSV's \r\n into \n
+    except (OSError, UnicodeDecodeError):
+        return None

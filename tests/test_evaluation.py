@@ -34,8 +34,17 @@ def test_evaluate_folders_writes_tables(tmp_path):
     paths = evaluation.write_results(rows, tmp_path / "eval")
     assert json.loads(paths["json"].read_text())["summary"][0]["kind"] == "raw"
     assert "technical noise" in paths["summary"].read_text()
-    with pytest.raises(FileExistsError):
-        evaluation.write_results(rows, tmp_path / "eval")
+    # The same results again (a rerun; or one killed between its files) are already there: nothing rewritten.
+    before = {p: p.stat().st_mtime_ns for p in paths.values()}
+    paths["summary"].unlink()
+    evaluation.write_results(rows, tmp_path / "eval")
+    assert {p: p.stat().st_mtime_ns for p in paths.values() if p != paths["summary"]} == \
+        {p: t for p, t in before.items() if p != paths["summary"]} and paths["summary"].is_file()
+    # Other results under these names are refused, and nothing is touched.
+    with pytest.raises(FileExistsError, match="other results"):
+        evaluation.write_results(rows[:1], tmp_path / "eval")
+    assert {p: p.stat().st_mtime_ns for p in paths.values() if p != paths["summary"]} == \
+        {p: t for p, t in before.items() if p != paths["summary"]}
 
 
 def test_evaluate_folders_names_missing_partners(tmp_path):
