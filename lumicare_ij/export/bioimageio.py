@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write
-from .csbdeep_fiji import OUTPUTS, export_csbdeep_fiji, unzip_model
+from .csbdeep_fiji import OUTPUTS, export_csbdeep_fiji, export_identity, unzip_model
 from .errors import ExportError
 
 #: Percentiles of the input's scale_range preprocessing: csbdeep's prediction default.
@@ -134,9 +134,16 @@ def export_bioimageio(model_dir, out_zip, output: str = "mean", overwrite: bool 
     out_zip = Path(out_zip)
     if out_zip.is_dir():
         raise ExportError(f"{out_zip} is a folder; give the path of the .zip file to write.")
+    identity = json.loads(json.dumps({
+        **export_identity(model_dir, output, weights), "format": "bioimage.io", "name": name,
+        "description": description, "authors": authors, "license": license, "percentiles": percentiles,
+        "onnx": onnx, "test_input_sha256": None if test_input is None else
+        hashlib.sha256(np.ascontiguousarray(test_input).tobytes()).hexdigest()}, default=str))
     if out_zip.exists() and not overwrite:
-        raise ExportError(f"{out_zip} already exists; choose another file or pass overwrite=True "
-                          "(--force on the command line) to replace it.")
+        if _packaged_identity(out_zip) == identity:
+            return out_zip  # this very package is already there (a rerun): nothing to do
+        raise ExportError(f"{out_zip} already exists (another model or other settings); choose another file or "
+                          "pass overwrite=True (--force on the command line) to replace it.")
     low, high = _check_percentiles(percentiles)
     if onnx not in (True, False, "auto"):
         raise ExportError(f"onnx must be True, False or 'auto', not {onnx!r}.")
@@ -173,6 +180,7 @@ def export_bioimageio(model_dir, out_zip, output: str = "mean", overwrite: bool 
         _write_cover(x, y, config, package / _COVER)
         rdf = _rdf(model_dir, config, meta, output, name, description, authors, license, (low, high),
                    onnx_opset, halos, min_sizes)
+        rdf["config"]["lumicare"]["export_identity"] = identity
         (package / _README).write_text(_readme(rdf, config, meta, output, (low, high), onnx_opset, validate),
                                        encoding="utf-8")
         rdf["documentation"] = _README
@@ -188,6 +196,18 @@ def export_bioimageio(model_dir, out_zip, output: str = "mean", overwrite: bool 
 
         atomic_write(out_zip, write_and_check, overwrite=overwrite)
     return out_zip
+
+
+def _packaged_identity(out_zip: Path) -> dict | None:
+    """What an existing package records it was made of (None: nothing, or not readable)."""
+    import yaml
+
+    try:
+        with zipfile.ZipFile(out_zip) as z:
+            rdf = yaml.safe_load(z.read("rdf.yaml"))
+        return rdf["config"]["lumicare"]["export_identity"]
+    except (zipfile.BadZipFile, KeyError, OSError, TypeError, yaml.YAMLError):
+        return None
 
 
 # --------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def export_csbdeep_fiji(model_dir, out_zip, output: str = "mean", overwrite: boo
     out_zip = Path(out_zip)
     if out_zip.is_dir():
         raise ExportError(f"{out_zip} is a folder; give the path of the .zip file to write.")
-    identity = _identity(model_dir, output, weights)
+    identity = export_identity(model_dir, output, weights)
     if out_zip.exists() and not overwrite:
         if _exported_identity(out_zip) == identity:
             return out_zip  # this very export is already there (a rerun): nothing to do
@@ -125,7 +125,7 @@ def export_csbdeep_fiji(model_dir, out_zip, output: str = "mean", overwrite: boo
     return out_zip
 
 
-def _identity(model_dir, output: str, weights: str | None) -> dict:
+def export_identity(model_dir, output: str, weights: str | None) -> dict:
     """What an export is made of: the model's files (their hashes), the output, the weights, the exporter."""
     from ..restore import model_fingerprint
 

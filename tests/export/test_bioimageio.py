@@ -185,6 +185,14 @@ def test_existing_package_is_kept_unless_overwrite(packages, tmp_path):
     with pytest.raises(ExportError, match="already exists"):
         export_bioimageio(packages["care2"].logdir, target)
     assert target.read_bytes() == b"keep me"
+    # The same export again (a rerun after an interruption) finds it done; other settings are refused.
+    done = tmp_path / "done.zip"
+    export_bioimageio(packages["care2"].logdir, done, onnx=False, validate=False)
+    before = done.stat().st_mtime_ns
+    assert export_bioimageio(packages["care2"].logdir, done, onnx=False, validate=False) == done
+    assert done.stat().st_mtime_ns == before
+    with pytest.raises(ExportError, match="other settings"):
+        export_bioimageio(packages["care2"].logdir, done, onnx=False, validate=False, license="MIT")
 
 
 @pytest.mark.parametrize("kwargs, message", [
