@@ -176,6 +176,36 @@ def one_at_a_time():
         yield
 
 
+def compute(tasks: list, *, progress: bool = False, desc: str = "blocks") -> None:
+    """Compute Dask ``tasks`` (delayed writes) on the active distributed client if there is one, else here.
+
+    With ``progress``: a tqdm bar of the local scheduler's tasks, or, on a
+    distributed client (whose tasks run in other processes, out of reach of
+    local callbacks), distributed's own text progress bar of the graph.
+    Errors of the tasks are raised here.
+    """
+    import dask
+
+    try:
+        from distributed import default_client, progress as distributed_progress
+        client = default_client()
+    except (ImportError, ValueError):  # no distributed, or no client: the local scheduler
+        client = None
+    if client is None:
+        if not progress:
+            dask.compute(*tasks)
+            return
+        from tqdm.dask import TqdmCallback
+
+        with TqdmCallback(desc=desc, unit="task"):
+            dask.compute(*tasks)
+        return
+    futures = client.compute(tasks)
+    if progress:
+        distributed_progress(futures)
+    client.gather(futures)
+
+
 _STORAGE_FAILED = "storage failed"
 
 
@@ -232,4 +262,5 @@ def run_tasks(client, function, items: list[dict], *, desc: str, progress: bool 
     return results
 
 
-__all__ = ["wanted", "dask_client", "worker_cache", "loads_in_this_process", "one_at_a_time", "run_tasks"]
+__all__ = ["wanted", "dask_client", "worker_cache", "loads_in_this_process", "one_at_a_time", "run_tasks",
+           "compute"]

@@ -106,7 +106,7 @@ def read_records(path) -> dict:
 
 def write_volume(path, data, *, pixel_size_um: float | None = None, z_step_um: float | None = None,
                  metadata: dict | None = None, chunks=None, pyramid_levels: int = 0,
-                 overwrite: bool = False) -> Path:
+                 overwrite: bool = False, progress: bool = False) -> Path:
     """Write a (Z, Y, X) NumPy or Dask array as an OME-Zarr image, atomically.
 
     Parameters
@@ -126,6 +126,9 @@ def write_volume(path, data, *, pixel_size_um: float | None = None, z_step_um: f
         Downsampled levels (2x in Y and X each) for viewers [0: full resolution only].
     overwrite : bool
         Replace an existing volume.
+    progress : bool
+        Show the blocks' progress (distributed's own bar on a distributed
+        client, whose tasks run in other processes).
     """
     _require()
     import dask.array as da
@@ -144,8 +147,12 @@ def write_volume(path, data, *, pixel_size_um: float | None = None, z_step_um: f
     units = {a: "micrometer" for a, known in (("z", z_step_um), ("y", pixel_size_um), ("x", pixel_size_um))
              if known}
     def write(tmp):
-        write_image(data, tmp, scale_factors=[2 ** (i + 1) for i in range(pyramid_levels)], axes="zyx",
-                    scale=scale, axes_units=units or None, storage_options={"chunks": tuple(chunks)})
+        from .cluster import compute
+
+        writes = write_image(data, tmp, scale_factors=[2 ** (i + 1) for i in range(pyramid_levels)], axes="zyx",
+                             scale=scale, axes_units=units or None, storage_options={"chunks": tuple(chunks)},
+                             compute=False)
+        compute(list(writes or []), progress=progress)
         zarr.open_group(tmp, mode="a").attrs[ATTRS_KEY] = metadata or {}
 
     atomic_write_folder(path, write, overwrite=overwrite)

@@ -381,8 +381,8 @@ def restore_volume_job(job: dict, progress: bool = False) -> dict:
     provenance = _provenance(job, sha, precision_record)
     provenance["blocks"] = {"block_zyx": list(block_zyx), "halo_and_grid": list(blocks.halo_and_grid(config)),
                             "percentiles": "exact, whole volume"}
-    with _dask_progress(progress):
-        _write(job, restored, None, attrs["metadata"], attrs["pixel_size_um"], attrs["z_step_um"], provenance)
+    _write(job, restored, None, attrs["metadata"], attrs["pixel_size_um"], attrs["z_step_um"], provenance,
+           progress=progress)
     return {"input": job["input"], "status": "done", "output": job["output"], "scale": None,
             "shape": list(data.shape), "precision": precision_record,
             "seconds": round(time.perf_counter() - t0, 3)}
@@ -411,16 +411,19 @@ def _provenance(job: dict, sha: str, precision_record: dict) -> dict:
     }
 
 
-def _write(job: dict, mean, scale, meta: dict, pixel_size_um, z_step_um, provenance: dict) -> None:
+def _write(job: dict, mean, scale, meta: dict, pixel_size_um, z_step_um, provenance: dict,
+           progress: bool = False) -> None:
     """Write the mean (and scale) in the job's format, each with the provenance, atomically."""
     overwrite = bool(job.get("overwrite"))
     if job["format"] == "ome-zarr":
         omezarr.write_volume(job["output"], mean, pixel_size_um=pixel_size_um, z_step_um=z_step_um,
                              metadata={**meta, "restoration": {**provenance, "output": "mean"}},
-                             pyramid_levels=job["pyramid_levels"], overwrite=overwrite)
+                             pyramid_levels=job["pyramid_levels"], overwrite=overwrite, progress=progress)
         return
     common = {"pixel_size_um": pixel_size_um, "z_step_um": z_step_um, "overwrite": overwrite}
-    mean = mean.compute() if hasattr(mean, "compute") else mean  # a volume into one TIFF: held in memory
+    if hasattr(mean, "compute"):  # a volume into one TIFF: held in memory
+        with _dask_progress(progress):
+            mean = mean.compute()
     write_stack(job["output"], mean, metadata={**meta, "restoration": {**provenance, "output": "mean"}}, **common)
     if scale is not None:
         write_stack(job["scale"], scale, metadata={**meta, "restoration": {**provenance, "output": "scale"}},
@@ -428,6 +431,7 @@ def _write(job: dict, mean, scale, meta: dict, pixel_size_um, z_step_um, provena
 
 
 def _dask_progress(progress: bool):
+    """A bar of the local scheduler's tasks (a distributed client's run elsewhere: see cluster.compute)."""
     import contextlib
 
     if not progress:

@@ -135,13 +135,14 @@ def test_predict_restores_ome_zarr_and_plane_folders_block_by_block(model, tmp_p
     assert _relative_difference(omezarr.open_volume(tmp_path / "zp" / "v.ome.zarr")[0].compute(), expected) <= 1e-4
 
 
-def test_a_volumes_blocks_run_on_the_cluster_workers(model, tmp_path):
+def test_a_volumes_blocks_run_on_the_cluster_workers_with_a_progress_bar(model, tmp_path, capsys):
     volume = _volume((16, 96, 96))
     omezarr.write_volume(tmp_path / "v.ome.zarr", volume, chunks=(16, 32, 32))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=50) as lc:
         restore.restore_files(model, tmp_path / "v.ome.zarr", tmp_path / "out", block_zyx=(16, 32, 32),
-                              scheduler=lc.scheduler_address, progress=False)
+                              scheduler=lc.scheduler_address, progress=True)
+        assert "100% Completed" in capsys.readouterr().out  # distributed's bar of the blocks' tasks
         with distributed.Client(lc) as client:
             from lumicare_ij import cluster
 
