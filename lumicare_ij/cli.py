@@ -209,7 +209,7 @@ def _add_prepare(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed for patch sampling [0]")
     p.add_argument("--force", action="store_true", help="replace an existing training file")
     _add_preset_overrides(p, training=False)
-    p.set_defaults(run=_run_prepare)
+    p.set_defaults(run=_run_prepare, needs_tensorflow=True)
 
 
 def _run_prepare(args) -> int:
@@ -244,7 +244,7 @@ def _add_train(sub) -> None:
                         "gathered by TensorFlow, prefetched; a second copy of the patches in memory), or auto "
                         "(tf.data with a GPU, else csbdeep) [auto]")
     _add_preset_overrides(p, training=True)
-    p.set_defaults(run=_run_train)
+    p.set_defaults(run=_run_train, needs_tensorflow=True)
 
 
 # precision.PRECISION_CHOICES, spelled out so that building the parser stays light (tests/test_cli.py compares).
@@ -372,7 +372,7 @@ def _add_predict(sub) -> None:
     v.add_argument("--pyramid", type=int, default=0, metavar="LEVELS",
                    help="OME-Zarr outputs: downsampled levels for viewers (napari, BigDataViewer) [0]")
     _add_cluster(p, "restore")
-    p.set_defaults(run=_run_predict)
+    p.set_defaults(run=_run_predict, needs_tensorflow=True)
 
 
 def _run_predict(args) -> int:
@@ -472,7 +472,7 @@ def _add_demo(sub) -> None:
     p.add_argument("--seed", type=_seed, default=0,
                    help="seed of the simulation, the training patches and the training [0]")
     p.add_argument("--force", action="store_true", help="redo the demo in an existing output folder")
-    p.set_defaults(run=_run_demo)
+    p.set_defaults(run=_run_demo, needs_tensorflow=True)
 
 
 def _run_demo(args) -> int:
@@ -507,7 +507,7 @@ def _add_export(sub) -> None:
     p.add_argument("--output", choices=("mean", "mean+scale"), default="mean",
                    help="probabilistic models: export the mean only, or mean and scale as channels [mean]")
     p.add_argument("--force", action="store_true", help="replace an existing ZIP")
-    p.set_defaults(run=_run_export)
+    p.set_defaults(run=_run_export, needs_tensorflow=True)
 
 
 def _run_export(args) -> int:
@@ -559,7 +559,7 @@ def _add_reproduce(sub) -> None:
     p.add_argument("--force", action="store_true", help="redo the chosen experiments even if finished")
     p.add_argument("--engine", choices=("numpy", "imagej"), default="numpy",
                    help="who computes the Fiji steps: numpy (identical results) or the real ImageJ [numpy]")
-    p.set_defaults(run=_run_reproduce)
+    p.set_defaults(run=_run_reproduce, needs_tensorflow=True)
 
 
 def _run_reproduce(args) -> int:
@@ -603,6 +603,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter helps nobody here
     try:
+        if getattr(args, "needs_tensorflow", False):
+            from .tfquiet import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
         return args.run(args)
     except LumicareError as err:
         print(f"lumicare: error: {err}", file=sys.stderr)

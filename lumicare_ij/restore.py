@@ -23,6 +23,7 @@ from .care import (PREDICT_PERCENTILES, ModelError, _n_tiles, _now, check_model_
                    read_model_record)
 from .shapes import parse_sizes
 from .errors import InputNotFoundError, LumicareError, OutputExistsError, SomeInputsFailed, UserInputError
+from .tfquiet import import_tensorflow_quietly
 from .io import TIFF_SUFFIXES, list_stacks, read_metadata, read_stack, require_finite, write_stack
 from .precision import resolve as resolve_precision
 from .provenance import file_sha256, package_versions
@@ -306,6 +307,7 @@ def _restore_here(model_dir: Path, jobs: list[dict], settings: dict, progress: b
 
 def restore_task(job: dict) -> dict:
     """One Dask task: restore ``job``'s stack with this worker's cached model."""
+    import_tensorflow_quietly()  # the worker's first task: without TensorFlow's start-up lines
     model = cluster.worker_cache((job["model_dir"], job["model_sha256"], job["settings"]["precision"]),
                                  lambda: _load(Path(job["model_dir"]), job["settings"]))
     return _attempt(model, job)

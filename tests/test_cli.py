@@ -147,3 +147,21 @@ def test_demo_runs_end_to_end_and_refuses_to_overwrite(tmp_path, capsys):
     assert json.loads((out / "metrics.json").read_text())["summary"]
     assert cli.main(["demo", "--out", str(out), "--epochs", "1"]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_commands_that_load_tensorflow_print_no_start_up_lines(tmp_path):
+    # TensorFlow 2.21 writes absl and oneDNN lines to stderr at import, whatever TF_CPP_MIN_LOG_LEVEL says.
+    import os
+    import subprocess
+    import sys
+
+    from .care import synth
+
+    model = synth.train_tiny_model(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    done = subprocess.run([sys.executable, "-m", "lumicare_ij.cli", "predict", "--model", str(model),
+                           str(tmp_path / "data" / "short"), "--out", str(tmp_path / "out"), "--workers", "1"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "InitializeLog" not in done.stderr and "oneDNN" not in done.stderr, done.stderr
+    assert "restored 2 stack(s)" in done.stdout
