@@ -181,8 +181,8 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         repeated; a resumed run continues the recorded seed's batch sequence
         where it stopped, so an interrupted and resumed training ends with the
         weights of an uninterrupted one (bit-equal on the same machine and
-        thread count; given again on resume, ``seed`` starts another batch
-        sequence instead). Same seed, same data: same batches and initial
+        thread count; a different ``seed`` given on resume starts another
+        batch sequence instead). Same seed, same data: same batches and initial
         weights; the trained weights may still differ slightly with another
         thread count or CPU, because TensorFlow's multi-threaded sums need not
         add in a fixed order (docs/training-and-restoration.md, "Seeds").
