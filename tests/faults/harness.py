@@ -27,7 +27,9 @@ from lumicare_ij.atomic import is_temporary
 
 #: Record keys whose values differ between two runs of the same job by nature (clock, process, resumption).
 VOLATILE_KEY = re.compile(r"(second|time|date|created|started|finished_at|elapsed|duration|host|pid|resumed|"
-                          r"wall|cpu_percent|load|^finished$)", re.I)
+                          r"wall|cpu_percent|load|^finished$|^message$)", re.I)
+#: What a run record says the run itself did, not what it produced: a rerun reuses finished work.
+RERUN_WORDS = {"finished earlier (kept)": "finished"}
 #: Clock readings inside text ("in 0m14s", ISO times).
 VOLATILE_TEXT = re.compile(r"\d+m\d+s|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ ,;'\"]*")
 #: Files that hold a clock or a renderer's bytes: checked for validity only.
@@ -136,13 +138,14 @@ def check_tree(root: Path) -> int:
 
 
 def strip_volatile(value):
-    """A record without what two runs of one job differ in by nature: clock times, durations, process facts."""
+    """A record without what two runs of one job differ in by nature: clock times, durations, process facts,
+    and whether this run computed a part or found it finished (its status words and messages)."""
     if isinstance(value, dict):
         return {k: strip_volatile(v) for k, v in value.items() if not VOLATILE_KEY.search(k)}
     if isinstance(value, list):
         return [strip_volatile(v) for v in value]
     if isinstance(value, str):
-        return VOLATILE_TEXT.sub("<clock>", value)
+        return RERUN_WORDS.get(value, VOLATILE_TEXT.sub("<clock>", value))
     return value
 
 
