@@ -45,7 +45,7 @@ ALIASES = ["h2b: &a [*a]\n", "h2b: &a {lum_60s: *a}\n",
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mapping-data")
+    root = tmp_path_factory.mktemp("mappings") / "root"  # its parent, listed around every case, holds only it
     rng = np.random.default_rng(0)
     for cond in ("lum_60s", "lum_0.5s"):
         for i in range(3):
