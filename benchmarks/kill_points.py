@@ -33,7 +33,7 @@ def main(argv=None) -> int:
                         help="kill points of 'reproduce --quick --experiment 1c' (about 3 min a run) [6]")
     parser.add_argument("--only", default="", help="comma-separated commands to run [all]")
     args = parser.parse_args(argv)
-    print(f"[kill points] {hardware.describe()}; Python {sys.version.split()[0]}", flush=True)
+    print(f"[kill points] {hardware.describe()}", flush=True)
     inputs = args.out / "inputs"
     if not (inputs / "model" / "config.json").is_file():
         scenarios.make_inputs(inputs)
