@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="work folder (emptied per command)")
     parser.add_argument("--points", type=int, default=20, help="kill points per command [20]")
     parser.add_argument("--quick-reproduce-points", type=int, default=6,
-                        help="kill points of 'reproduce --quick --experiment 1c' (about 3 min a run) [6]")
+                        help="kill points of 'reproduce --quick --experiment 1c' (more than 12 min a run here: few) [6]")
     parser.add_argument("--only", default="", help="comma-separated commands to run [all]")
     args = parser.parse_args(argv)
     print(f"[kill points] {hardware.describe()}", flush=True)
