@@ -27,10 +27,11 @@ from pathlib import Path
 
 from .errors import OutputExistsError
 
-#: Errors of os.link that mean "this file system has no hard links", not "the name is taken".
 #: errno values meaning that the storage cannot take the output (the same for every file of a run).
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+#: The names of this module's temporaries: ``.XXXXXXXX.part.NAME``.
 _TEMPORARY = re.compile(r"^\.[0-9a-f]{8}\.part\.")
+#: Errors of os.link that mean "this file system has no hard links", not "the name is taken".
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV, errno.EMLINK,
                   errno.EACCES, errno.EINVAL}
 
@@ -61,7 +62,7 @@ def atomic_write(path, write, overwrite: bool = False) -> Path:
                                 "(--force on the command line) to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        tmp = _create_temporary(path)
+        tmp = create_temporary(path)
     except OSError as err:  # a read-only folder: say which output could not be written, not its temporary
         raise OSError(err.errno, err.strerror, str(path)) from err
     try:
@@ -135,13 +136,17 @@ def remove_stale_parts(path) -> int:
     path = Path(path)
     removed = 0
     for part in path.parent.glob(f".*.part.{path.name}"):
-        with contextlib.suppress(FileNotFoundError):
-            if part.is_dir() and not part.is_symlink():  # a partial OME-Zarr folder
-                shutil.rmtree(part)
-            else:
-                part.unlink()
-            removed += 1
+        _remove_part(part)
+        removed += 1
     return removed
+
+
+def _remove_part(part: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if part.is_dir() and not part.is_symlink():  # a partial OME-Zarr folder
+            shutil.rmtree(part)
+        else:
+            part.unlink()
 
 
 def is_storage_failure(err: BaseException) -> bool:
@@ -186,12 +191,11 @@ def remove_stale_parts_under(folder) -> int:
     """
     parts = sorted((p for p in Path(folder).rglob(".*.part.*") if is_temporary(p)), reverse=True)
     for part in parts:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(part) if part.is_dir() and not part.is_symlink() else part.unlink()
+        _remove_part(part)
     return len(parts)
 
 
-def _create_temporary(path: Path) -> Path:
+def create_temporary(path: Path) -> Path:
     """Create an empty, hidden, uniquely named file next to ``path`` (mode 0666 less the umask)."""
     for _ in range(100):
         tmp = path.with_name(f".{secrets.token_hex(4)}.part.{path.name}")
@@ -253,6 +257,5 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "atomic_write_folder", "is_storage_failure",
-           "is_temporary",
-           "remove_stale_parts", "remove_stale_parts_under"]
+__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "atomic_write_folder", "create_temporary",
+           "is_storage_failure", "is_temporary", "remove_stale_parts", "remove_stale_parts_under"]

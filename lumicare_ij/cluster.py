@@ -176,8 +176,9 @@ def one_at_a_time():
         yield
 
 
-def compute(tasks: list, *, progress: bool = False, desc: str = "blocks") -> None:
-    """Compute Dask ``tasks`` (delayed writes) on the active distributed client if there is one, else here.
+def compute(tasks: list, *, progress: bool = False, desc: str = "blocks") -> list:
+    """Compute Dask ``tasks`` (arrays, delayed writes) on the active distributed client if there is one,
+    else here; return their results in order.
 
     With ``progress``: a tqdm bar of the local scheduler's tasks, or, on a
     distributed client (whose tasks run in other processes, out of reach of
@@ -193,17 +194,15 @@ def compute(tasks: list, *, progress: bool = False, desc: str = "blocks") -> Non
         client = None
     if client is None:
         if not progress:
-            dask.compute(*tasks)
-            return
+            return list(dask.compute(*tasks))
         from tqdm.dask import TqdmCallback
 
         with TqdmCallback(desc=desc, unit="task"):
-            dask.compute(*tasks)
-        return
+            return list(dask.compute(*tasks))
     futures = client.compute(tasks)
     if progress:
         distributed_progress(futures)
-    client.gather(futures)
+    return client.gather(futures)
 
 
 _STORAGE_FAILED = "storage failed"

@@ -424,23 +424,11 @@ def _write(job: dict, mean, scale, meta: dict, pixel_size_um, z_step_um, provena
         return
     common = {"pixel_size_um": pixel_size_um, "z_step_um": z_step_um, "overwrite": overwrite}
     if hasattr(mean, "compute"):  # a volume into one TIFF: held in memory
-        with _dask_progress(progress):
-            mean = mean.compute()
+        mean = cluster.compute([mean], progress=progress)[0]
     write_stack(job["output"], mean, metadata={**meta, "restoration": {**provenance, "output": "mean"}}, **common)
     if scale is not None:
         write_stack(job["scale"], scale, metadata={**meta, "restoration": {**provenance, "output": "scale"}},
                     **common)
-
-
-def _dask_progress(progress: bool):
-    """A bar of the local scheduler's tasks (a distributed client's run elsewhere: see cluster.compute)."""
-    import contextlib
-
-    if not progress:
-        return contextlib.nullcontext()
-    from tqdm.dask import TqdmCallback
-
-    return TqdmCallback(desc="blocks", unit="task")
 
 
 def _upsampled(stack, factor: int):

@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import secrets
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -43,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import ijops
-from .atomic import atomic_write, atomic_write_text, remove_stale_parts
+from .atomic import atomic_write, atomic_write_text, create_temporary, remove_stale_parts
 from .errors import OutputExistsError, UserInputError
 from .io import check_pair, list_stacks, read_stack, require_finite, stack_shape
 from .presets import Preset, get_preset
@@ -643,7 +642,7 @@ def _same_request(record_path: Path, request: dict) -> bool:
 
 def _adopt_same_npz(npz: Path, write_npz) -> None:
     """Accept the training file already at ``npz`` if it equals the one just made, else refuse."""
-    tmp = npz.with_name(f".{secrets.token_hex(4)}.part.{npz.name}")  # the atomic writer's temporary form
+    tmp = create_temporary(npz)
     try:
         write_npz(str(tmp))
         same = file_sha256(tmp) == file_sha256(npz)

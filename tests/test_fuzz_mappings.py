@@ -10,6 +10,7 @@ output folder, within 10 s; nothing may appear outside it.
 
 import json
 import os
+import shutil
 import signal
 
 import numpy as np
@@ -99,5 +100,4 @@ def test_generated_data_mappings_end_in_one_clear_error_or_in_a_layout_inside_th
         outside = sorted(set(_tree(data.parent)) - set(before))
         assert all(p.startswith(f"{data.name}/case/out") for p in outside), outside
         assert not (data / "pwned").exists() and not os.path.exists("pwned")
-        import shutil
         shutil.rmtree(case)

@@ -193,24 +193,27 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool, header: dict) -> tuple[set[
 
 def _finished_manifest(out_dir: Path, header: dict) -> dict | None:
     """The manifest in ``out_dir`` if it describes this very simulation, else None."""
-    try:
-        manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or _identity({k: manifest.get(k) for k in header}) != _identity(header):
+    manifest = _read_json_object(out_dir / MANIFEST_NAME)
+    if manifest is None or _identity({k: manifest.get(k) for k in header}) != _identity(header):
         return None
     return manifest
 
 
 def _unfinished_request(out_dir: Path) -> dict | None:
     """What an interrupted simulation in ``out_dir`` was making (None: no such run, or finished)."""
-    marker = out_dir / UNFINISHED_NAME
-    if (out_dir / MANIFEST_NAME).exists() or not marker.is_file():
+    if (out_dir / MANIFEST_NAME).exists():
         return None
+    marker = _read_json_object(out_dir / UNFINISHED_NAME)
+    return None if marker is None else _identity(marker)
+
+
+def _read_json_object(path: Path) -> dict | None:
+    """The JSON object in ``path``; None if there is none, it is damaged, or not an object."""
     try:
-        return _identity(json.loads(marker.read_text(encoding="utf-8")))
-    except (OSError, ValueError, AttributeError):
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return value if isinstance(value, dict) else None
 
 
 def _identity(header: dict) -> dict:

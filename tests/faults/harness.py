@@ -33,7 +33,7 @@ RERUN_WORDS = {"finished earlier (kept)": "finished"}
 #: Clock readings inside text ("in 0m14s", ISO times).
 VOLATILE_TEXT = re.compile(r"\d+m\d+s|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ ,;'\"]*")
 #: Files that hold a clock or a renderer's bytes: checked for validity only.
-VALIDITY_ONLY = {".html", ".png", ".svg", ".md", ".txt", ".log", ".pb", ".zip", ""}
+VALIDITY_ONLY = {".html", ".png", ".svg", ".md", ".txt", ".log", ".pb", ""}
 
 
 def lumicare(args) -> list[str]:
