@@ -245,13 +245,15 @@ def move_away(src: Path, dst: Path) -> None:
         src.rename(dst)
 
 
-def exercise(scenario, inputs: Path, work: Path, n_points: int, seed: int, log=print) -> dict:
-    """A clean run, then ``n_points`` runs killed at seeded moments, each checked, rerun and compared.
+def _new_stats(name: str, duration_s: float, first_write_s: float | None, n_points: int) -> dict:
+    return {"command": name, "clean_run_s": round(duration_s, 1),
+            "first_write_s": None if first_write_s is None else round(first_write_s, 1), "kill_points": n_points,
+            "killed": 0, "killed_after_writing_began": 0, "finished_before_kill": 0, "files_checked_after_kill": 0,
+            "temporaries_left_by_kill": 0, "reruns": 0, "results_lost": 0, "problems": []}
 
-    Returns counts for the reliability table and ``problems``: every file
-    found incomplete, rerun that failed, or result that differs from the
-    clean run's (empty when all is well).
-    """
+
+def _clean_reference(scenario, inputs: Path, work: Path) -> tuple[Path, float, float | None]:
+    """Run the command once without a kill; its folder becomes the reference every rerun must equal."""
     run_dir = work / "run"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -259,39 +261,106 @@ def exercise(scenario, inputs: Path, work: Path, n_points: int, seed: int, log=p
     assert clean.returncode == 0, f"clean run of {scenario.name} failed:\n{clean.stdout}\n{clean.stderr}"
     reference = work / "reference"
     move_away(run_dir, reference)
-    stats = {"command": scenario.name, "clean_run_s": round(duration_s, 1),
-             "first_write_s": None if first_write_s is None else round(first_write_s, 1), "kill_points": n_points,
-             "killed": 0, "killed_after_writing_began": 0, "finished_before_kill": 0, "files_checked_after_kill": 0,
-             "temporaries_left_by_kill": 0, "reruns": 0, "results_lost": 0, "problems": []}
+    return reference, duration_s, first_write_s
+
+
+def _kill_and_check(argv, run_dir: Path, delay_s: float, stats: dict, where: str) -> int | None | str:
+    """Run ``argv`` and kill it after ``delay_s``; count the kill and check what it left.
+
+    Returns None if it was killed and left only complete files, 0 if it
+    finished first, or "problem" (recorded in ``stats``)."""
+    code = run_and_kill(argv, delay_s)
+    stats["killed" if code is None else "finished_before_kill"] += 1
+    if code not in (None, 0):
+        stats["problems"].append(f"{where}: exited {code} before the kill")
+        return "problem"
+    try:
+        stats["files_checked_after_kill"] += check_tree(run_dir)
+    except AssertionError as err:
+        stats["problems"].append(f"{where}: {err}")
+        return "problem"
+    stats["temporaries_left_by_kill"] += len(temporaries(run_dir)) if run_dir.exists() else 0
+    if code is None and run_dir.exists() and any(p.is_file() for p in run_dir.rglob("*")):
+        stats["killed_after_writing_began"] += 1
+    return code
+
+
+def _rerun_and_compare(scenario, inputs: Path, run_dir: Path, reference: Path, stats: dict, where: str) -> bool:
+    """Continue the killed run to its end and compare with the clean run; False (recorded) if it failed or differs."""
+    again = run(scenario.rerun_argv(run_dir, inputs))
+    stats["reruns"] += 1
+    if again.returncode != 0:
+        stats["problems"].append(f"{where}: the rerun exited {again.returncode}: "
+                                 f"{(again.stderr or again.stdout).strip()[-800:]}")
+        stats["results_lost"] += 1
+        return False
+    return _compare(reference, run_dir, stats, where)
+
+
+def _compare(reference: Path, run_dir: Path, stats: dict, where: str) -> bool:
+    differences = compare_trees(reference, run_dir) + [f"temporary left after the rerun: {p.name}"
+                                                       for p in temporaries(run_dir)]
+    if differences:
+        stats["problems"].append(f"{where}: " + "; ".join(differences[:5]))
+        stats["results_lost"] += 1
+    return not differences
+
+
+def exercise(scenario, inputs: Path, work: Path, n_points: int, seed: int, log=print) -> dict:
+    """A clean run, then ``n_points`` runs killed at seeded moments, each checked, rerun and compared.
+
+    Returns counts for the reliability table and ``problems``: every file
+    found incomplete, rerun that failed, or result that differs from the
+    clean run's (empty when all is well).
+    """
+    reference, duration_s, first_write_s = _clean_reference(scenario, inputs, work)
+    run_dir = work / "run"
+    stats = _new_stats(scenario.name, duration_s, first_write_s, n_points)
     for i, delay_s in enumerate(kill_delays(seed, n_points, duration_s, first_write_s)):
         shutil.rmtree(run_dir, ignore_errors=True)
-        code = run_and_kill(scenario.argv(run_dir, inputs), delay_s)
         where = f"{scenario.name}, kill point {i} at {delay_s:.2f} s"
-        stats["killed" if code is None else "finished_before_kill"] += 1
-        if code not in (None, 0):
-            stats["problems"].append(f"{where}: exited {code} before the kill")
+        code = _kill_and_check(scenario.argv(run_dir, inputs), run_dir, delay_s, stats, where)
+        if code == "problem":
             continue
-        try:
-            stats["files_checked_after_kill"] += check_tree(run_dir)
-        except AssertionError as err:
-            stats["problems"].append(f"{where}: {err}")
-            continue
-        stats["temporaries_left_by_kill"] += len(temporaries(run_dir)) if run_dir.exists() else 0
-        if code is None and run_dir.exists() and any(p.is_file() for p in run_dir.rglob("*")):
-            stats["killed_after_writing_began"] += 1
-        if code is None:
-            again = run(scenario.rerun_argv(run_dir, inputs))
-            stats["reruns"] += 1
-            if again.returncode != 0:
-                stats["problems"].append(f"{where}: the rerun exited {again.returncode}: "
-                                         f"{(again.stderr or again.stdout).strip()[-800:]}")
-                stats["results_lost"] += 1
-                continue
-        differences = compare_trees(reference, run_dir) + [f"temporary left after the rerun: {p.name}"
-                                                           for p in temporaries(run_dir)]
-        if differences:
-            stats["problems"].append(f"{where}: " + "; ".join(differences[:5]))
-            stats["results_lost"] += 1
+        equal = (_rerun_and_compare(scenario, inputs, run_dir, reference, stats, where) if code is None
+                 else _compare(reference, run_dir, stats, where))
         log(f"{where}: {'killed' if code is None else 'finished first'}, "
-            f"{'differs' if differences else 'equal to the clean run'}")
+            f"{'equal to the clean run' if equal else 'differs'}")
+    return stats
+
+
+def exercise_chained(scenario, inputs: Path, work: Path, n_chains: int, kills_per_chain: int, seed: int,
+                     log=print) -> dict:
+    """For commands too long to rerun from scratch per kill: ``n_chains`` times, start the command, kill it,
+    check every final file, start it again (the rerun after a kill) and kill that too, ``kills_per_chain``
+    times; then let the last rerun finish and compare with the clean run.
+
+    Each kill lands on a run that itself continues a killed one, so this
+    also proves resuming from a resumption. The moments are seeded: each
+    kill comes 5-60 % of the clean run's duration after that run started.
+    """
+    reference, duration_s, first_write_s = _clean_reference(scenario, inputs, work)
+    run_dir = work / "run"
+    stats = _new_stats(scenario.name, duration_s, first_write_s, n_chains * kills_per_chain)
+    rng = np.random.default_rng(seed)
+    for chain in range(n_chains):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        argv, finished, broken = scenario.argv(run_dir, inputs), False, False
+        for link, delay_s in enumerate(rng.uniform(0.05, 0.6, kills_per_chain) * duration_s):
+            where = f"{scenario.name}, chain {chain} kill {link} at {delay_s:.1f} s"
+            code = _kill_and_check(argv, run_dir, float(delay_s), stats, where)
+            log(f"{where}: {'killed' if code is None else 'finished first' if code == 0 else 'PROBLEM'}")
+            if code == "problem":
+                broken = True
+                break
+            if code == 0:
+                finished = True
+                break
+            argv = scenario.rerun_argv(run_dir, inputs)
+        if broken:
+            continue
+        where = f"{scenario.name}, chain {chain}"
+        equal = (_compare(reference, run_dir, stats, where) if finished
+                 else _rerun_and_compare(scenario, inputs, run_dir, reference, stats, where))
+        log(f"{where}: {'equal to the clean run' if equal else 'differs'}")
     return stats
