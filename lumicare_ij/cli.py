@@ -32,6 +32,7 @@ A session on your own data (DIR/<condition>/<stack>.tif, same names per conditio
 
 Other tools:
   lumicare simulate --specimen h2b --out data/ --small      simulated acquisitions
+  lumicare fiji install --fiji ~/Fiji.app                   the macros under Plugins > LumiCARE
   lumicare ijcheck                                          check that Java + ImageJ 1.53t start
 
 Run 'lumicare <command> --help' for the options of each command.
@@ -136,6 +137,41 @@ def _run_ijcheck(args) -> int:
 
     ij = jvm.imagej_classes()
     print(f"ImageJ {ij.IJ.getVersion()} running in Java {ij.jimport('java.lang.System').getProperty('java.version')}")
+    return 0
+
+
+def _add_fiji(sub) -> None:
+    p = sub.add_parser("fiji", help="put the macros and scripts into Fiji's or ImageJ's Plugins menu",
+                       description="Tools for Fiji and ImageJ 1.x.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = p.add_subparsers(title="actions", metavar="<action>")
+    q = actions.add_parser(
+        "install", help="install the macros and scripts under Plugins > LumiCARE",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent("""\
+            Copy lumicare-ij's ImageJ macros (mask MAE, nuclear Pearson, mitochondrial
+            morphology, bin and upsample) and, into Fiji, its two Groovy scripts (restore a
+            folder with the CSBDeep plugin, run the paper's analysis) under Plugins > LumiCARE:
+              Fiji.app:      DIR/scripts/Plugins/LumiCARE/
+              ImageJ 1.x:    DIR/plugins/LumiCARE/  (macros only: ImageJ 1.x has no Groovy)
+            Running it again is safe: unchanged files are left alone, files you edited are
+            never replaced without --force, and --uninstall removes exactly what was installed.
+
+            Example:  lumicare fiji install --fiji ~/Fiji.app"""))
+    q.add_argument("--fiji", required=True, metavar="DIR", help="the Fiji.app folder, or an ImageJ 1.x folder")
+    q.add_argument("--uninstall", action="store_true", help="remove what an earlier install put there")
+    q.add_argument("--force", action="store_true", help="also replace (or remove) files you changed")
+    q.set_defaults(run=_run_fiji_install)
+    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+def _run_fiji_install(args) -> int:
+    from . import fiji_install
+
+    if args.uninstall:
+        print(fiji_install.describe(fiji_install.uninstall(args.fiji, force=args.force), uninstalling=True))
+    else:
+        print(fiji_install.describe(fiji_install.install(args.fiji, force=args.force)))
     return 0
 
 
@@ -590,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(sub)
     _add_evaluate(sub)
     _add_export(sub)
+    _add_fiji(sub)
     _add_ijcheck(sub)
     _add_reproduce(sub)
     return parser

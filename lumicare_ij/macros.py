@@ -285,7 +285,8 @@ def format_args(args: dict | None) -> str:
 def run_macro(macro, args: dict | str | None = None, *, timeout: float = 600.0,
               jar: str | os.PathLike | None = None, java: str | os.PathLike | None = None,
               xvfb: bool = True, isolate_prefs: bool = True, memory: str | None = None,
-              require_version: bool = True, check: bool = True) -> MacroRun:
+              require_version: bool = True, check: bool = True,
+              imagej_dir: str | os.PathLike | None = None) -> MacroRun:
     """Run an ImageJ macro file in ImageJ 1.53t in a subprocess; return its log.
 
     Parameters
@@ -314,6 +315,10 @@ def run_macro(macro, args: dict | str | None = None, *, timeout: float = 600.0,
     check : bool
         Raise :class:`MacroError` when the macro fails (default); False returns
         the :class:`MacroRun` with ``errors`` filled in.
+    imagej_dir : path, optional
+        An ImageJ 1.x folder whose ``plugins/`` ImageJ installs as menu commands
+        (``-Dplugins.dir``), e.g. one prepared by ``lumicare fiji install``;
+        default: none, so only ImageJ's own commands exist.
 
     Raises
     ------
@@ -345,6 +350,8 @@ def run_macro(macro, args: dict | str | None = None, *, timeout: float = 600.0,
             options.append(f"-Duser.home={home}")
         if memory:
             options.append(f"-Xmx{memory}")
+        if imagej_dir is not None:
+            options.append(f"-Dplugins.dir={Path(imagej_dir).resolve()}")
         if require_version:
             options.append(f"-Dlumicare.imagej.version={jvm.IMAGEJ_VERSION}")
         runner = _compiled_runner(java_cmd)

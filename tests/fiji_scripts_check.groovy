@@ -1,4 +1,4 @@
-// Checks of fiji_scripts/*.groovy with Groovy and the real ImageJ 1.53t, run by tests/test_fiji_scripts.py:
+// Checks of lumicare_ij/fiji_scripts/*.groovy with Groovy and the real ImageJ 1.53t, run by tests/test_fiji_scripts.py:
 //   java -cp groovy.jar:ij.jar groovy.ui.GroovyMain tests/fiji_scripts_check.groovy REPO WORKDIR
 // Prints "key<TAB>value" lines for the Python test to assert on; any exception fails the run.
 //
@@ -24,8 +24,8 @@ Script load(File file) {
 }
 
 // ------------------------------------------------------------------ both scripts compile
-def restore = load(new File(repo, "fiji_scripts/restore_folder.groovy"))
-def analysis = load(new File(repo, "fiji_scripts/paper_analysis.groovy"))
+def restore = load(new File(repo, "lumicare_ij/fiji_scripts/restore_folder.groovy"))
+def analysis = load(new File(repo, "lumicare_ij/fiji_scripts/paper_analysis.groovy"))
 out("parsed", "restore_folder,paper_analysis")
 out("imagej_version", IJ.getVersion())
 

@@ -1,4 +1,4 @@
-"""fiji_scripts/*.groovy: they compile with Groovy, and everything but the CSBDeep plugin runs in
+"""lumicare_ij/fiji_scripts/*.groovy: they compile with Groovy, and everything but the CSBDeep plugin runs in
 the real ImageJ 1.53t (folder loop, file handling, atomic saving, logs, the macros of the paper's
 analysis). The plugin call is checked with stand-in SciJava services that record the command
 and its inputs; running the plugin itself needs Fiji with the CSBDeep update site.
@@ -50,11 +50,11 @@ def test_scripts_compile_and_declare_their_parameters(check):
     values, _ = check
     assert values["parsed"] == "restore_folder,paper_analysis"
     assert values["imagej_version"] == "1.53t"
-    restore = (REPO / "fiji_scripts" / "restore_folder.groovy").read_text()
+    restore = (REPO / "lumicare_ij" / "fiji_scripts" / "restore_folder.groovy").read_text()
     for parameter in ("File (label", "modelFile", "inputDir", "outputDir", "nTiles", "overlap",
                       "CommandService command", "ConvertService convert"):
         assert any(line.startswith("#@") and parameter in line for line in restore.splitlines()), parameter
-    analysis = (REPO / "fiji_scripts" / "paper_analysis.groovy").read_text()
+    analysis = (REPO / "lumicare_ij" / "fiji_scripts" / "paper_analysis.groovy").read_text()
     assert "#@ File (label" in analysis and "macroDir" in analysis
 
 

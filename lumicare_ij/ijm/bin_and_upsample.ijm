@@ -13,8 +13,11 @@
 // With zfactor > 1 stacks are binned in Z too (same method) and stretched back to their
 // depth; 2D images in the same folder are binned in X and Y only.
 //
-// Interactive use (Fiji or ImageJ 1.53t): edit the parameters below, or leave the
-// folders empty to be asked for them, then Run.
+// Interactive use (Fiji or ImageJ 1.53t): run it with no argument (Plugins > LumiCARE after
+// 'lumicare fiji install', or Run in the macro editor): a dialog asks for the folders
+// and offers the paper's settings as defaults (no dialog if you type the folders into the
+// parameters below). From another macro, the dialog's fields are
+// the same keys: run("Bin and Upsample", "key=value ...").
 // Batch use: pass key=value pairs as the macro argument (values with spaces in [ ]):
 //   ImageJ -batch bin_and_upsample.ijm "input=[/data/gt] output=[/data/binned4] factor=4"
 //   or from Python: lumicare_ij.macros.run_macro("bin_and_upsample", {...})
@@ -22,8 +25,8 @@
 // Requires ImageJ 1.53t or later core commands only (no Fiji plugin).
 
 // ---------------------------------------------------------------- parameters
-var input = "";          // folder with the original images ("" = ask)
-var output = "";         // folder for the binned-and-upsampled images ("" = ask; created if missing)
+var input = "";          // folder with the original images ("" = the dialog asks)
+var output = "";         // folder for the binned-and-upsampled images ("" = the dialog asks; created if missing)
 var factor = 4;          // bin factor in X and Y (integer >= 1)
 var zfactor = 1;         // bin factor in Z for stacks (1 = none; >1 also bins and restores Z; 2D images: ignored)
 var overwrite = false;   // replace existing files in the output folder
@@ -37,10 +40,12 @@ factor = argInteger("factor", factor);
 zfactor = argInteger("zfactor", zfactor);
 overwrite = argBoolean("overwrite", overwrite);
 
-if (input == "") input = getDirectory("Folder with the original images");
-if (output == "") output = getDirectory("Folder for the binned and upsampled images");
+// No argument and no folder typed in above: Plugins > LumiCARE, the macro editor, or run() with options.
+if (ARGS == "" && (input == "" || output == "")) askSettings();
 if (!File.isDirectory(input)) fail("input folder not found: " + input);
-if (factor < 1 || zfactor < 1) fail("factor and zfactor must be whole numbers >= 1");
+if (output == "") fail("choose an output folder");
+if (factor < 1 || zfactor < 1 || factor != round(factor) || zfactor != round(zfactor))
+    fail("factor and zfactor must be whole numbers >= 1");
 if (!File.isDirectory(output)) File.makeDirectory(output);
 if (!File.isDirectory(output)) fail("cannot create the output folder " + output);
 if (same(input, output)) fail("output folder must differ from the input folder");
@@ -71,6 +76,26 @@ for (i = 0; i < files.length; i++) {
 }
 setBatchMode(false);
 print("bin_and_upsample: " + files.length + " file(s) written to " + output);
+
+// The settings dialog (no macro argument). Each label's first word is the key of the batch
+// argument, so run("Bin and Upsample", "input=[...] output=[...] factor=4") fills it without showing it.
+function askSettings() {
+    Dialog.create("Bin and upsample (inputs of the upsample regime)");
+    Dialog.addMessage("Each image is binned (average of factor x factor pixels, as Image > Transform > Bin)\n"
+        + "and stretched back to its size without interpolation: what a binned acquisition looks like\n"
+        + "at full resolution. The paper trained on 2x2 to 8x8 binning.");
+    Dialog.addDirectory("Input folder (the original images)", input);
+    Dialog.addDirectory("Output folder (created if missing; same file names)", output);
+    Dialog.addNumber("Factor", factor, 0, 4, "bin factor in X and Y (paper: 2, 4 or 8)");
+    Dialog.addNumber("Zfactor", zfactor, 0, 4, "bin factor in Z for stacks (1 = none)");
+    Dialog.addCheckbox("Overwrite existing files in the output folder", overwrite);
+    Dialog.show();
+    input = Dialog.getString();
+    output = Dialog.getString();
+    factor = Dialog.getNumber();
+    zfactor = Dialog.getNumber();
+    overwrite = Dialog.getCheckbox();
+}
 
 // ---------------------------------------------------------------- helpers
 // Arguments "key=value key2=[value with spaces]" are parsed by ImageJ's own

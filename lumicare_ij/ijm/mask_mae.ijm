@@ -20,8 +20,11 @@
 // Same numbers as lumicare_ij.analysis.mask_mae_between(reference, test, min_size_px,
 // projection=...) and masks as lumicare_ij.analysis.cell_mask (engine="numpy" or "imagej").
 //
-// Interactive use (Fiji or ImageJ 1.53t): edit the parameters below, or leave the folders
-// empty to be asked for them, then Run.
+// Interactive use (Fiji or ImageJ 1.53t): run it with no argument (Plugins > LumiCARE after
+// 'lumicare fiji install', or Run in the macro editor): a dialog asks for the folders
+// and offers the paper's settings as defaults (no dialog if you type the folders into the
+// parameters below). From another macro, the dialog's fields are
+// the same keys: run("Mask MAE", "key=value ...").
 // Batch use: key=value pairs as the macro argument (values with spaces in [ ]):
 //   ImageJ -batch mask_mae.ijm "reference=[/data/gt] test=[/data/care] table=[/data/mae.csv]"
 //   or from Python: lumicare_ij.macros.run_macro("mask_mae", {...})
@@ -29,8 +32,8 @@
 // Requires ImageJ 1.53t or later core commands only (no Fiji plugin).
 
 // ---------------------------------------------------------------- parameters
-var reference = "";      // folder with the reference (ground-truth) images ("" = ask)
-var test = "";           // folder with the test images, same file names ("" = ask)
+var reference = "";      // folder with the reference (ground-truth) images ("" = the dialog asks)
+var test = "";           // folder with the test images, same file names ("" = the dialog asks)
 var table = "";          // CSV file for the results ("" = mae.csv in the test folder)
 var masks = "";          // optional folder: save every mask as <name>_reference.tif / <name>_test.tif
 var min_size = 100;      // Analyze Particles lower size limit in pixels (inclusive; "100-Infinity")
@@ -46,8 +49,8 @@ masks = argString("masks", masks);
 min_size = argNumber("min_size", min_size);
 projection = toLowerCase(argString("projection", projection));
 
-if (reference == "") reference = getDirectory("Folder with the reference (ground-truth) images");
-if (test == "") test = getDirectory("Folder with the test images (same file names)");
+// No argument and no folder typed in above: Plugins > LumiCARE, the macro editor, or run() with options.
+if (ARGS == "" && (reference == "" || test == "")) askSettings();
 if (!File.isDirectory(reference)) fail("reference folder not found: " + reference);
 if (!File.isDirectory(test)) fail("test folder not found: " + test);
 if (table == "") table = joinPath(test, "mae.csv");
@@ -110,6 +113,29 @@ if (ARGS == "") {
     Table.update;
 }
 print("mask_mae: " + files.length + " pair(s); table written to " + table);
+
+// The settings dialog (no macro argument). Each label's first word is the key of the batch
+// argument, so run("Mask MAE", "reference=[...] test=[...]") fills it without showing it.
+function askSettings() {
+    Dialog.create("Mask MAE between cell masks (Figure 1)");
+    Dialog.addMessage("Each reference image and the test image of the same name become cell masks:\n"
+        + "16-bit (scaled), Mean threshold on a dark background, particles of at least Min_size pixels.\n"
+        + "MAE = mean |reference mask - test mask| over all pixels: 0 = the same cells, 255 = all differ.");
+    Dialog.addDirectory("Reference folder (ground truth, e.g. the 60 s exposures)", reference);
+    Dialog.addDirectory("Test folder (raw or restored images, same file names)", test);
+    Dialog.addString("Table (CSV; empty = mae.csv in the test folder)", table, 40);
+    Dialog.addDirectory("Masks folder (optional: save every mask)", masks);
+    Dialog.addNumber("Min_size", min_size, 0, 6, "pixels (paper: 100; smaller particles are dropped)");
+    Dialog.addChoice("Projection", newArray("none", "max"), projection);
+    Dialog.addMessage("Projection: none = threshold every plane of a stack; max = Z maximum projection first.");
+    Dialog.show();
+    reference = Dialog.getString();
+    test = Dialog.getString();
+    table = Dialog.getString();
+    masks = Dialog.getString();
+    min_size = Dialog.getNumber();
+    projection = Dialog.getChoice();
+}
 
 // ---------------------------------------------------------------- analysis steps
 // Opens a file and returns the ID of its cell mask (all intermediate images closed).

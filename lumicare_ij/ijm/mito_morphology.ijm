@@ -20,8 +20,11 @@
 // rolling_ball_radius_px=...) with engine="numpy" or "imagej" (means to ~1e-15: the
 // macro sums in order, NumPy's mean pairwise).
 //
-// Interactive use (Fiji or ImageJ 1.53t): edit the parameters below, or leave the folders
-// empty to be asked for them, then Run.
+// Interactive use (Fiji or ImageJ 1.53t): run it with no argument (Plugins > LumiCARE after
+// 'lumicare fiji install', or Run in the macro editor): a dialog asks for the folders
+// and offers the paper's settings as defaults (no dialog if you type the folders into the
+// parameters below). From another macro, the dialog's fields are
+// the same keys: run("Mito Morphology", "key=value ...").
 // Batch use: key=value pairs as the macro argument (values with spaces in [ ]):
 //   ImageJ -batch mito_morphology.ijm "input=[/data/tomm20] table=[/data/mito.csv]"
 //   or from Python: lumicare_ij.macros.run_macro("mito_morphology", {...})
@@ -31,7 +34,7 @@
 // settings and clear the Results table, as running the commands by hand would.
 
 // ---------------------------------------------------------------- parameters
-var input = "";          // folder with the z-stacks or 2D images ("" = ask)
+var input = "";          // folder with the z-stacks or 2D images ("" = the dialog asks)
 var table = "";          // per-image CSV ("" = mito_morphology.csv in the input folder)
 var particles = "";      // per-particle CSV ("" = same name as table with _particles)
 var masks = "";          // optional folder: save every particle mask as <name>_mito.tif
@@ -50,7 +53,8 @@ method = argString("method", method);
 min_size = argNumber("min_size", min_size);
 rolling = argNumber("rolling", rolling);
 
-if (input == "") input = getDirectory("Folder with the Tomm20 z-stacks (or 2D images)");
+// No argument and no folder typed in above: Plugins > LumiCARE, the macro editor, or run() with options.
+if (ARGS == "" && (input == "")) askSettings();
 if (!File.isDirectory(input)) fail("input folder not found: " + input);
 if (table == "") table = joinPath(input, "mito_morphology.csv");
 if (particles == "") {
@@ -143,6 +147,32 @@ print("mito_morphology: " + files.length + " image(s); tables written to " + tab
 // ---------------------------------------------------------------- helpers
 // Arguments "key=value key2=[value with spaces]" are parsed by ImageJ's own
 // ij.Macro.getValue, the parser that reads run(...) option strings.
+
+// The settings dialog (no macro argument). Each label's first word is the key of the batch
+// argument, so run("Mito Morphology", "input=[...]") fills it without showing it.
+function askSettings() {
+    Dialog.create("Mitochondrial morphology (Figure 2b)");
+    Dialog.addMessage("Each stack: Z maximum projection, rolling-ball background subtraction, an auto-threshold\n"
+        + "(bright mitochondria on a dark background), particles of at least Min_size pixels; then the\n"
+        + "mean circularity and mean aspect ratio per image. The paper segmented with ilastik instead.");
+    Dialog.addDirectory("Input folder (TOMM20 z-stacks or 2D images)", input);
+    Dialog.addString("Table (per-image CSV; empty = mito_morphology.csv in the input folder)", table, 40);
+    Dialog.addString("Particles (per-particle CSV; empty = the table's name + _particles)", particles, 40);
+    Dialog.addDirectory("Masks folder (optional: save every particle mask)", masks);
+    thresholdMethods = getList("threshold.methods");
+    Dialog.addChoice("Method (auto-threshold)", thresholdMethods, method);
+    Dialog.addNumber("Min_size", min_size, 0, 6, "pixels (default 20; smaller particles are dropped)");
+    Dialog.addNumber("Rolling", rolling, 0, 6, "rolling-ball radius in pixels (default 5)");
+    Dialog.show();
+    input = Dialog.getString();
+    table = Dialog.getString();
+    particles = Dialog.getString();
+    masks = Dialog.getString();
+    method = Dialog.getChoice();
+    min_size = Dialog.getNumber();
+    rolling = Dialog.getNumber();
+}
+
 function argString(key, value) {
     if (ARGS == "") return value;
     return call("ij.Macro.getValue", ARGS, key, "" + value);

@@ -26,8 +26,11 @@
 // Same numbers as lumicare_ij.analysis.nuclear_pearson(image, ground_truth, min_size_px)
 // and masks as lumicare_ij.analysis.nuclear_mask (engine="numpy" or "imagej").
 //
-// Interactive use (Fiji or ImageJ 1.53t): edit the parameters below, or leave the folders
-// empty to be asked for them, then Run.
+// Interactive use (Fiji or ImageJ 1.53t): run it with no argument (Plugins > LumiCARE after
+// 'lumicare fiji install', or Run in the macro editor): a dialog asks for the folders
+// and offers the paper's settings as defaults (no dialog if you type the folders into the
+// parameters below). From another macro, the dialog's fields are
+// the same keys: run("Nuclear Pearson", "key=value ...").
 // Batch use: key=value pairs as the macro argument (values with spaces in [ ]):
 //   ImageJ -batch nuclear_pearson.ijm "images=[/data/care] truth=[/data/gt] table=[/data/r.csv]"
 //   or from Python: lumicare_ij.macros.run_macro("nuclear_pearson", {...})
@@ -35,8 +38,8 @@
 // Requires ImageJ 1.53t or later core commands only (Coloc 2 only with coloc2=true).
 
 // ---------------------------------------------------------------- parameters
-var images = "";         // folder with the images to score (inputs or restorations) ("" = ask)
-var truth = "";          // folder with the ground-truth images, same file names ("" = ask)
+var images = "";         // folder with the images to score (inputs or restorations) ("" = the dialog asks)
+var truth = "";          // folder with the ground-truth images, same file names ("" = the dialog asks)
 var table = "";          // CSV file for the results ("" = pearson.csv in the image folder)
 var masks = "";          // optional folder: save every nuclear mask as <name>_nuclei.tif
 var min_size = 5;        // Analyze Particles lower size limit in pixels (inclusive; "5-Infinity")
@@ -54,8 +57,8 @@ masks = argString("masks", masks);
 min_size = argNumber("min_size", min_size);
 coloc2 = argBoolean("coloc2", coloc2);
 
-if (images == "") images = getDirectory("Folder with the images to score (inputs or restorations)");
-if (truth == "") truth = getDirectory("Folder with the ground-truth images (same file names)");
+// No argument and no folder typed in above: Plugins > LumiCARE, the macro editor, or run() with options.
+if (ARGS == "" && (images == "" || truth == "")) askSettings();
 if (!File.isDirectory(images)) fail("image folder not found: " + images);
 if (!File.isDirectory(truth)) fail("truth folder not found: " + truth);
 if (table == "") table = joinPath(images, "pearson.csv");
@@ -130,6 +133,28 @@ if (ARGS == "") {
     Table.update;
 }
 print("nuclear_pearson: " + files.length + " pair(s); table written to " + table);
+
+// The settings dialog (no macro argument). Each label's first word is the key of the batch
+// argument, so run("Nuclear Pearson", "images=[...] truth=[...]") fills it without showing it.
+function askSettings() {
+    Dialog.create("Pearson's R under nuclear masks (Figure 2a)");
+    Dialog.addMessage("The nuclei are segmented in the ground truth (Triangle threshold, dark background,\n"
+        + "particles of at least Min_size pixels); Pearson's R of the raw pixel values of each image and\n"
+        + "its ground truth is computed over those pixels (Coloc 2's formula, without Coloc 2).");
+    Dialog.addDirectory("Images folder (raw or restored images to score)", images);
+    Dialog.addDirectory("Truth folder (ground truth: long exposure or fluorescence, same file names)", truth);
+    Dialog.addString("Table (CSV; empty = pearson.csv in the images folder)", table, 40);
+    Dialog.addDirectory("Masks folder (optional: save every nuclear mask)", masks);
+    Dialog.addNumber("Min_size", min_size, 0, 6, "pixels (paper: 5; smaller particles are dropped)");
+    Dialog.addCheckbox("Coloc2: also run Fiji's Coloc 2 plugin and record its value (Fiji only)", coloc2);
+    Dialog.show();
+    images = Dialog.getString();
+    truth = Dialog.getString();
+    table = Dialog.getString();
+    masks = Dialog.getString();
+    min_size = Dialog.getNumber();
+    coloc2 = Dialog.getCheckbox();
+}
 
 // ---------------------------------------------------------------- analysis steps
 // The nuclear mask of a ground-truth image (left open; the ground truth is kept).

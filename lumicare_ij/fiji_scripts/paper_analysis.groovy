@@ -2,7 +2,7 @@
 #@ File (label = "Folder to score (restorations or raw short exposures; same file names)", style = "directory") testDir
 #@ File (label = "Folder for the result tables", style = "directory") resultsDir
 #@ String (label = "Analysis", choices = {"all", "mask MAE (Figure 1)", "nuclear Pearson (Figure 2a)", "mitochondrial morphology (Figure 2b)"}, value = "all") analysis
-#@ File (label = "lumicare-ij macros folder (lumicare_ij/ijm/ of the repository or the installed package)", style = "directory") macroDir
+#@ File (label = "lumicare-ij macros folder (Fiji.app/scripts/Plugins/LumiCARE after 'lumicare fiji install', or lumicare_ij/ijm/)", style = "directory") macroDir
 #@ Boolean (label = "Also save the masks", value = false) saveMasks
 
 /*
@@ -29,17 +29,23 @@ import ij.IJ
 List<Map> analyses(File truth, File test, File results, boolean masks) {
     def maskDir = { String name -> masks ? new File(results, "masks_" + name).path : "" }
     return [
-        [name : "mask MAE (Figure 1)", macro: "mask_mae.ijm", tables: ["mask_mae.csv"],
+        [name : "mask MAE (Figure 1)", macro: "mask_mae.ijm", installed: "Mask_MAE.ijm", tables: ["mask_mae.csv"],
          args : [reference: truth.path, test: test.path, table: new File(results, "mask_mae.csv").path,
                  masks    : maskDir("mask_mae")]],
-        [name : "nuclear Pearson (Figure 2a)", macro: "nuclear_pearson.ijm", tables: ["nuclear_pearson.csv"],
+        [name : "nuclear Pearson (Figure 2a)", macro: "nuclear_pearson.ijm", installed: "Nuclear_Pearson.ijm", tables: ["nuclear_pearson.csv"],
          args : [images: test.path, truth: truth.path, table: new File(results, "nuclear_pearson.csv").path,
                  masks : maskDir("nuclear_pearson")]],
-        [name : "mitochondrial morphology (Figure 2b)", macro: "mito_morphology.ijm",
+        [name : "mitochondrial morphology (Figure 2b)", macro: "mito_morphology.ijm", installed: "Mito_Morphology.ijm",
          tables: ["mito_morphology.csv", "mito_particles.csv"],
          args : [input    : test.path, table: new File(results, "mito_morphology.csv").path,
                  particles: new File(results, "mito_particles.csv").path, masks: maskDir("mito_morphology")]],
     ]
+}
+
+/** The analysis' macro in ``macros``: its name in lumicare_ij/ijm/, or its menu name once installed into Fiji. */
+File macroFile(File macros, Map a) {
+    def installed = new File(macros, a.installed)
+    return installed.isFile() ? installed : new File(macros, a.macro)
 }
 
 /** key=value pairs as ImageJ option strings write them: values in [ ], empty values left out. */
@@ -64,8 +70,9 @@ List<String> problems(File truth, File test, File macros, List<Map> chosen) {
     def found = []
     [truth, test].each { File d -> if (d == null || !d.isDirectory()) found << ("Not a folder: " + d) }
     chosen.each { Map a ->
-        def macro = new File(macros, a.macro)
-        if (!macro.isFile()) found << ("Macro not found: " + macro + " (choose lumicare-ij's lumicare_ij/ijm/ folder)")
+        def macro = macroFile(macros, a)
+        if (!macro.isFile()) found << ("Macro not found: " + macro + " (choose Plugins/LumiCARE of a Fiji with "
+                                       + "'lumicare fiji install', or lumicare-ij's lumicare_ij/ijm/ folder)")
     }
     if (test != null && test.isDirectory()) {
         def names = test.list().findAll { it.toLowerCase() ==~ /[^.].*\.tiff?/ }
@@ -91,7 +98,7 @@ List<List> runAnalyses(List<Map> chosen, File macros, File results, Closure runM
         IJ.showStatus("lumicare analysis: " + a.name)
         def tables = a.tables.collect { new File(results, it) }
         tables.each { it.delete() }
-        def returned = runMacro(new File(macros, a.macro), macroArgument(a.args))
+        def returned = runMacro(macroFile(macros, a), macroArgument(a.args))
         def text = returned == null ? "" : String.valueOf(returned)
         def missing = tables.findAll { !it.isFile() }
         if (text.startsWith("[aborted]") || text.contains("ERROR:") || !missing.isEmpty()) {
