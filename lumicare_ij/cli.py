@@ -552,6 +552,10 @@ def _run_export(args) -> int:
     export = export_csbdeep_fiji if args.format == "csbdeep-fiji" else export_bioimageio
     path = export(args.model, args.out, output=args.output, overwrite=args.force)
     print(f"Wrote {path}")
+    if args.format == "csbdeep-fiji":
+        from .export.fiji_parity import how_to_run_in_fiji
+
+        print(how_to_run_in_fiji(path))
     return 0
 
 

@@ -104,6 +104,9 @@ def test_prepare_train_predict_evaluate_export_through_the_cli(tmp_path, capsys)
     assert cli.main(["export", "--model", str(model), "--format", "csbdeep-fiji",
                      "--out", str(tmp_path / "m.zip")]) == 0
     assert (tmp_path / "m.zip").stat().st_size > 1000
+    steps = capsys.readouterr().out  # how to run it in Fiji, with the settings --normalize fiji mirrors
+    assert "Plugins > CSBDeep > Run your network" in steps and "percentiles 3 / 99.8" in steps
+    assert "8 tiles" in steps and "--normalize fiji" in steps
     assert cli.main(["export", "--model", str(model), "--format", "bioimageio",
                      "--out", str(tmp_path / "bioimageio.zip")]) == 0
     assert "rdf.yaml" in zipfile.ZipFile(tmp_path / "bioimageio.zip").namelist()

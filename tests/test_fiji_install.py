@@ -225,47 +225,59 @@ def test_each_installed_command_run_by_name_gives_the_python_results(tmp_path):
     driver = tmp_path / "driver.ijm"
     driver.write_text("\n".join([
         f'run("Mask MAE", "reference={_option(tmp_path / "ref")} test={_option(tmp_path / "test")} '
-        f'table={_option(out / "mae.csv")} masks={_option(out / "mae_masks")} min_size=100 projection=none");',
+        f'table={_option(out / "mae.csv")} masks={_option(out / "mae_masks")} min_size=150 projection=none");',
         f'run("Nuclear Pearson", "images={_option(tmp_path / "test")} truth={_option(tmp_path / "ref")} '
-        f'table={_option(out / "r.csv")} masks={_option(out / "nuclei")}");',
+        f'table={_option(out / "r.csv")} masks={_option(out / "nuclei")} min_size=7");',
         f'run("Mito Morphology", "input={_option(tmp_path / "mito")} table={_option(out / "mito.csv")} '
-        f'masks={_option(out / "mito_masks")} method=Default min_size=20 rolling=5");',
-        f'run("Bin and Upsample", "input={_option(tmp_path / "ref")} output={_option(out / "binned")} factor=4 zfactor=1");',
+        f'masks={_option(out / "mito_masks")} method=Otsu min_size=25 rolling=6");',
+        f'run("Bin and Upsample", "input={_option(tmp_path / "ref")} output={_option(out / "binned")} factor=3 zfactor=1");',
     ]) + "\n")
     out.mkdir()
     macros.run_macro(driver, imagej_dir=app)
 
     for row in read_table(out / "mae.csv"):
         name = row["image"]
-        assert close(row["mae"], analysis.mask_mae_between(ref[name], test[name])), row
+        assert close(row["mae"], analysis.mask_mae_between(ref[name], test[name], min_size_px=150)), row
+        assert row["min_size_px"] == "150"
         np.testing.assert_array_equal(read_array(out / "mae_masks" / f"{name[:-4]}_test.tif"),
-                                      analysis.cell_mask(test[name]))
+                                      analysis.cell_mask(test[name], min_size_px=150))
     for row in read_table(out / "r.csv"):
         name = row["image"]
-        assert close(row["pearson_r"], analysis.nuclear_pearson(test[name], ref[name])), row
+        assert close(row["pearson_r"], analysis.nuclear_pearson(test[name], ref[name], min_size_px=7)), row
         np.testing.assert_array_equal(read_array(out / "nuclei" / f"{name[:-4]}_nuclei.tif"),
-                                      analysis.nuclear_mask(ref[name]))
+                                      analysis.nuclear_mask(ref[name], min_size_px=7))
     rows = read_table(out / "mito.csv")
     assert sorted(r["image"] for r in rows) == sorted(mito)
     for row in rows:
-        result = analysis.mito_morphology(mito[row["image"]])
+        result = analysis.mito_morphology(mito[row["image"]], segmentation="Otsu", min_size_px=25,
+                                          rolling_ball_radius_px=6)
         assert int(row["n_particles"]) == result.n_particles > 0
         assert close(row["mean_circularity"], result.mean_circularity), row
         np.testing.assert_array_equal(read_array(out / "mito_masks" / f"{row['image'][:-4]}_mito.tif"), result.mask)
     for name, img in ref.items():
         np.testing.assert_array_equal(read_array(out / "binned" / name),
-                                      ijops.upsample_nearest(ijops.bin(img, 4, 1), img.shape))
+                                      ijops.upsample_nearest(ijops.bin(img, 3, 1), img.shape))
     assert len(read_table(out / "mae.csv")) == len(read_table(out / "r.csv")) == len(ref)
 
 
+DIALOGS = {  # command -> words its settings dialog must show
+    "Mask MAE": ["Mask MAE between cell masks", "Mean threshold", "pixels (paper: 100"],
+    "Nuclear Pearson": ["Pearson's R under nuclear masks", "Triangle threshold", "pixels (paper: 5"],
+    "Mito Morphology": ["Mitochondrial morphology", "rolling-ball", "default 20"],
+    "Bin and Upsample": ["Bin and upsample", "2x2 to 8x8", "paper: 2, 4 or 8"],
+}
+
+
 @pytest.mark.imagej
-def test_a_command_run_without_folders_opens_its_settings_dialog(tmp_path):
+@pytest.mark.parametrize("command", sorted(DIALOGS))
+def test_a_command_run_from_the_menu_opens_its_settings_dialog(tmp_path, command):
     """From the menu (no options) the dialog waits for the user; the dialog watchdog reports its text."""
     app = _imagej_folder(tmp_path)
     fiji_install.install(app)
     driver = tmp_path / "menu.ijm"
-    driver.write_text('run("Mask MAE");\n')
+    driver.write_text(f'run("{command}");\n')
     run = macros.run_macro(driver, imagej_dir=app, check=False, timeout=120)
     text = " ".join(run.errors)
-    assert "Mask MAE between cell masks" in text and "Mean threshold" in text, run.errors
-    assert "Min_size" in text or "pixels (paper: 100" in text
+    assert "Macro Error" not in text, text
+    for words in DIALOGS[command]:
+        assert words in text, (words, text)

@@ -290,6 +290,22 @@ def merge_like_fiji(outputs, plan: FijiTiling) -> np.ndarray:
 # Prediction
 # --------------------------------------------------------------------------
 
+def how_to_run_in_fiji(zip_path) -> str:
+    """The steps to run an exported ZIP in Fiji, with the plugin settings ``--normalize fiji`` reproduces."""
+    return "\n".join([
+        f"To run {Path(zip_path).name} in Fiji (needs the CSBDeep update site: Help > Update... > "
+        "Manage update sites > CSBDeep):",
+        "  1. Open a stack, then Plugins > CSBDeep > Run your network; choose this file as "
+        "'Import model (.zip)'.",
+        f"  2. Keep the plugin's defaults - normalize input on, percentiles {PERCENTILE_BOTTOM:g} / "
+        f"{PERCENTILE_TOP:g}, clip off, {N_TILES} tiles, tile size a multiple of {BLOCK_MULTIPLE}, overlap "
+        f"{OVERLAP}, batch size 1; 'lumicare predict --normalize fiji' applies these same settings in Python.",
+        "  3. The result is on the plugin's normalised scale (0 = the 3rd, 1 = the 99.8th percentile of the input), "
+        "not in camera counts. For a whole folder: Plugins > LumiCARE > Restore Folder with CARE "
+        "(after 'lumicare fiji install --fiji Fiji.app').",
+    ])
+
+
 def predict_like_fiji(model, image, n_tiles: int = N_TILES, *, normalize: bool = True,
                       percentile_bottom: float = PERCENTILE_BOTTOM, percentile_top: float = PERCENTILE_TOP,
                       clip: bool = False, block_multiple: int = BLOCK_MULTIPLE, overlap: int = OVERLAP,

@@ -119,11 +119,11 @@ print("mask_mae: " + files.length + " pair(s); table written to " + table);
 function askSettings() {
     Dialog.create("Mask MAE between cell masks (Figure 1)");
     Dialog.addMessage("Each reference image and the test image of the same name become cell masks:\n"
-        + "16-bit (scaled), Mean threshold on a dark background, particles of at least Min_size pixels.\n"
+        + "16-bit (scaled), Mean threshold on a dark background, particles of at least 'Min size' pixels.\n"
         + "MAE = mean |reference mask - test mask| over all pixels: 0 = the same cells, 255 = all differ.");
     Dialog.addDirectory("Reference folder (ground truth, e.g. the 60 s exposures)", reference);
     Dialog.addDirectory("Test folder (raw or restored images, same file names)", test);
-    Dialog.addString("Table (CSV; empty = mae.csv in the test folder)", table, 40);
+    Dialog.addString("Table (CSV file; empty = mae.csv in the test folder)", table, 40);
     Dialog.addDirectory("Masks folder (optional: save every mask)", masks);
     Dialog.addNumber("Min_size", min_size, 0, 6, "pixels (paper: 100; smaller particles are dropped)");
     Dialog.addChoice("Projection", newArray("none", "max"), projection);

@@ -153,11 +153,11 @@ print("mito_morphology: " + files.length + " image(s); tables written to " + tab
 function askSettings() {
     Dialog.create("Mitochondrial morphology (Figure 2b)");
     Dialog.addMessage("Each stack: Z maximum projection, rolling-ball background subtraction, an auto-threshold\n"
-        + "(bright mitochondria on a dark background), particles of at least Min_size pixels; then the\n"
+        + "(bright mitochondria on a dark background), particles of at least 'Min size' pixels; then the\n"
         + "mean circularity and mean aspect ratio per image. The paper segmented with ilastik instead.");
     Dialog.addDirectory("Input folder (TOMM20 z-stacks or 2D images)", input);
-    Dialog.addString("Table (per-image CSV; empty = mito_morphology.csv in the input folder)", table, 40);
-    Dialog.addString("Particles (per-particle CSV; empty = the table's name + _particles)", particles, 40);
+    Dialog.addString("Table (per-image CSV file; empty = one in the input folder)", table, 40);
+    Dialog.addString("Particles (per-particle CSV file; empty = next to the table)", particles, 40);
     Dialog.addDirectory("Masks folder (optional: save every particle mask)", masks);
     thresholdMethods = getList("threshold.methods");
     Dialog.addChoice("Method (auto-threshold)", thresholdMethods, method);

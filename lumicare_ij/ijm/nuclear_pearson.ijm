@@ -139,11 +139,11 @@ print("nuclear_pearson: " + files.length + " pair(s); table written to " + table
 function askSettings() {
     Dialog.create("Pearson's R under nuclear masks (Figure 2a)");
     Dialog.addMessage("The nuclei are segmented in the ground truth (Triangle threshold, dark background,\n"
-        + "particles of at least Min_size pixels); Pearson's R of the raw pixel values of each image and\n"
+        + "particles of at least 'Min size' pixels); Pearson's R of the raw pixel values of each image and\n"
         + "its ground truth is computed over those pixels (Coloc 2's formula, without Coloc 2).");
     Dialog.addDirectory("Images folder (raw or restored images to score)", images);
     Dialog.addDirectory("Truth folder (ground truth: long exposure or fluorescence, same file names)", truth);
-    Dialog.addString("Table (CSV; empty = pearson.csv in the images folder)", table, 40);
+    Dialog.addString("Table (CSV file; empty = pearson.csv in the images folder)", table, 40);
     Dialog.addDirectory("Masks folder (optional: save every nuclear mask)", masks);
     Dialog.addNumber("Min_size", min_size, 0, 6, "pixels (paper: 5; smaller particles are dropped)");
     Dialog.addCheckbox("Coloc2: also run Fiji's Coloc 2 plugin and record its value (Fiji only)", coloc2);
