@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -223,19 +224,25 @@ def kill_delays(seed: int, n: int, duration_s: float, first_write_s: float | Non
 
 
 def timed_clean_run(argv, run_dir: Path, timeout_s=1800) -> tuple[subprocess.CompletedProcess, float, float | None]:
-    """Run to the end; return the result, its duration and when its first file appeared under ``run_dir``."""
+    """Run to the end; return the result, its duration and when its first file appeared under ``run_dir``.
+
+    Its output goes to files, not pipes: a pipe nobody reads while polling
+    fills after 64 KiB (a long command's progress bars) and then blocks the
+    command for good."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    first_write_s = None
-    while proc.poll() is None:
-        if first_write_s is None and run_dir.exists() and any(p.is_file() for p in run_dir.rglob("*")):
-            first_write_s = time.perf_counter() - started
-        if time.perf_counter() - started > timeout_s:
-            proc.kill()
-        time.sleep(0.02)
-    duration_s = time.perf_counter() - started
-    out, err = proc.communicate()
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err), duration_s, first_write_s
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=_env())
+        first_write_s = None
+        while proc.poll() is None:
+            if first_write_s is None and run_dir.exists() and any(p.is_file() for p in run_dir.rglob("*")):
+                first_write_s = time.perf_counter() - started
+            if time.perf_counter() - started > timeout_s:
+                proc.kill()
+            time.sleep(0.02)
+        duration_s = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, proc.returncode, out.read(), err.read()), duration_s, first_write_s
 
 
 def move_away(src: Path, dst: Path) -> None:
