@@ -13,7 +13,7 @@ command -v javac >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)  # TF Ja
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the reproduce report is opened in headless Chromium
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)  # the full-disk tests mount a small tmpfs in a namespace
-# napari's Qt (PyQt5 wheels) needs these X/GL libraries; its tests run in a real viewer under Xvfb (pytest-xvfb).
+# napari's Qt (PyQt6 wheels) needs these X/GL libraries; its tests run in a real viewer under Xvfb (pytest-xvfb).
 for pkg in libgl1 libegl1 libdbus-1-3 libfontconfig1 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 \
            libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 \
            libxcb-cursor0; do

@@ -195,3 +195,24 @@ def test_readouts_refuse_layers_of_different_sizes(make_napari_viewer, qtbot):
     widget, rows = _readout(viewer, qtbot, "mask MAE")
     assert "same size" in widget._panel.status.value and rows == []
     assert all(isinstance(layer, Image) for layer in viewer.layers)
+
+
+def test_the_screenshot_script_shows_a_restoration_and_its_masks(tiny_model, tmp_path):
+    """scripts/napari_screenshot.py, the README's picture, on the tests' tiny model (the README's uses the demo's)."""
+    import sys
+    from pathlib import Path
+
+    from PIL import Image as Picture
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import napari_screenshot
+
+    data = tiny_model.parent / "data"
+    name = sorted(p.name for p in (data / "short").glob("*.tif"))[0]
+    out = tmp_path / "viewer.png"
+    numbers = napari_screenshot.make_screenshot(tiny_model, data / "short" / name, data / "long" / name, out)
+    long_, short = io.read_array(data / "long" / name), io.read_array(data / "short" / name)
+    assert numbers["mae_raw"] == float(analysis.mask_mae_between(long_, short, 100))
+    for path in (out, tmp_path / "viewer_canvas.png"):
+        pixels = np.asarray(Picture.open(path).convert("L"))
+        assert pixels.shape[0] >= 400 and pixels.std() > 5, path  # a drawn viewer, not a blank frame
