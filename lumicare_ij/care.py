@@ -37,6 +37,7 @@ import numpy as np
 
 from .atomic import atomic_write, atomic_write_text, remove_stale_parts
 from . import feed as feed_batches
+from . import n2v
 from .errors import OutputExistsError, UserInputError
 from .precision import dtype_policy, float32_heads, float32_thin_levels, model_precision, resolve as resolve_precision
 from .presets import Preset, care_config_kwargs, get_preset
@@ -286,6 +287,12 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         seed = _check_seed(existing.get("seed") if seed is None else seed)
     # The record states the patch size actually trained on, whatever the preset said.
     settings = get_preset(settings, **{**overrides, "patch_size": patch})
+    blind_spot = ((existing or {}) if resume else (data_record or {})).get("regime") == "n2v"
+    if blind_spot:
+        # Noise2Void predicts a pixel's value, not a distribution over it: one output, no residual input
+        # (the input at a masked pixel is a neighbour's value), Python-side masking per batch.
+        settings = get_preset(settings, probabilistic=False)
+        feed_used = "csbdeep"
 
     from csbdeep.io import load_training_data
     from csbdeep.models import Config
@@ -312,14 +319,17 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     else:
         if overwrite:
             _clear_model_folder(model_dir)
+        extra = {"unet_residual": False, "train_loss": "mse"} if blind_spot else {}
         config = Config(axes, n_channel_in=X.shape[-1], n_channel_out=Y.shape[-1],
                         train_tensorboard=tensorboard,
                         # this module saves weights_last.h5 after every epoch instead of weights_now.h5
-                        train_checkpoint_epoch=None, **care_config_kwargs(settings))
+                        train_checkpoint_epoch=None, **care_config_kwargs(settings), **extra)
         model = _build_care(config, model_dir, precision_record["used"])
         record = _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard)
         record["seed"] = seed
         record["precision"] = precision_record
+        if blind_spot:
+            record["n2v"] = n2v.describe()
     if precision_record["used"] == "bfloat16":
         record["precision"]["float32_layers"] = float32_thin_levels(model.keras_model, patch[0],
                                                                      model.config.unet_kern_size)
@@ -329,6 +339,9 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
 
     with _quiet():
         model.prepare_for_training()
+    if blind_spot:
+        model.keras_model.compile(optimizer=model.keras_model.optimizer, loss=n2v.n2v_loss)
+        X_val, Y_val = n2v.masked_batch(X_val, np.random.default_rng([seed, n2v.VALIDATION_STREAM]))
     # csbdeep's ModelCheckpoint writes weights_best.h5 in place; the recorder writes it atomically instead.
     model.callbacks = [cb for cb in model.callbacks if type(cb).__name__ != "ModelCheckpoint"]
     if resume:
@@ -350,6 +363,8 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     record["feed"] = feed_used
     data = feed_batches.training_batches(X, Y, settings.train_batch_size, remaining * steps, record["feed"],
                                          first_batch=initial_epoch * steps)
+    if blind_spot:
+        data = n2v.masked_batches(data, seed, first_batch=initial_epoch * steps)
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -216,7 +216,7 @@ def _add_preset_overrides(p, training: bool) -> None:
 
 def _add_prepare(sub) -> None:
     p = sub.add_parser(
-        "prepare", help="make a CARE training file from paired stacks (four regimes)",
+        "prepare", help="make a CARE training file from paired stacks (five regimes)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=textwrap.dedent("""\
             Pair stacks of two conditions by file name (DATA/<input>/<name>.tif with
@@ -233,13 +233,16 @@ def _add_prepare(sub) -> None:
               n2n           short exposure <-> second short exposure (noise2noise,
                             both directions)
               fluorescence  short-exposure luminescence -> fluorescence (e.g. fluo)
+              n2v           the short exposures alone (Noise2Void, self-supervised: a few
+                            pixels of each patch hidden per batch and predicted from their
+                            neighbours); no --target
             """),
         epilog="example: lumicare prepare --data data/ --regime denoise --input lum_0.5s "
                "--target lum_60s --out train.npz --preset quick")
     p.add_argument("--data", required=True, type=Path, help="folder with one subfolder per condition")
-    p.add_argument("--regime", required=True, choices=("denoise", "upsample", "n2n", "fluorescence"))
+    p.add_argument("--regime", required=True, choices=("denoise", "upsample", "n2n", "fluorescence", "n2v"))
     p.add_argument("--input", required=True, help="input condition (subfolder name), e.g. lum_0.5s")
-    p.add_argument("--target", required=True, help="target condition, e.g. lum_60s, lum_5s_rep2 or fluo")
+    p.add_argument("--target", help="target condition, e.g. lum_60s, lum_5s_rep2 or fluo (every regime but n2v)")
     p.add_argument("--out", required=True, type=Path, help="training file to write (.npz)")
     p.add_argument("--bin-factor", type=positive_int, help="upsample regime: Fiji Bin factor for unbinned inputs")
     p.add_argument("--seed", type=int, default=0, help="random seed for patch sampling [0]")
@@ -251,6 +254,9 @@ def _add_prepare(sub) -> None:
 def _run_prepare(args) -> int:
     from .training import prepare_training_data, training_record_path
 
+    if args.target is None and args.regime != "n2v":
+        raise UserInputError(f"the {args.regime} regime needs --target (the condition to learn to produce); "
+                             "only --regime n2v learns from --input alone.")
     record = prepare_training_data(args.data, args.regime, args.input, args.target, args.out,
                                    preset=args.preset or "quick", patch_size=args.patch_size,
                                    n_patches_per_image=args.patches_per_stack, seed=args.seed,

@@ -20,6 +20,10 @@ are made, as in the paper:
     each pair is used in both directions.
 ``fluorescence``
     short-exposure luminescence -> fluorescence of the same structures.
+``n2v``
+    the short exposures alone (Noise2Void, self-supervised): input and target
+    are the same noisy stack; the blind-spot masking happens per batch at
+    training time (:mod:`lumicare_ij.n2v`).
 
 :func:`prepare_training_data` turns the pairs into csbdeep's training file:
 each stack pair is rotated in 90 degree steps in XY and each rotation is
@@ -49,12 +53,12 @@ from .presets import Preset, get_preset
 from .provenance import file_sha256, package_versions
 
 __all__ = ["REGIMES", "TRAINING_PERCENTILES", "PATCH_FILTER", "StackPair", "TrainingDataError",
-           "find_pairs", "denoise_pairs", "upsample_pairs", "n2n_pairs", "fluorescence_pairs",
+           "find_pairs", "denoise_pairs", "upsample_pairs", "n2n_pairs", "fluorescence_pairs", "n2v_pairs",
            "build_pairs", "binned_input", "augment_8fold", "augment_8fold_transform",
            "prepare_training_data", "training_record_path", "read_training_record", "check_split",
            "to_json"]
 
-REGIMES = ("denoise", "upsample", "n2n", "fluorescence")
+REGIMES = ("denoise", "upsample", "n2n", "fluorescence", "n2v")
 
 #: Percentile normalisation of training patches: csbdeep's default
 #: (``norm_percentiles(sample_percentiles())``). For every patch a low
@@ -348,6 +352,31 @@ def _chip_bin_factor(xs, ys, a, b) -> int:
     return factor
 
 
+def n2v_pairs(data_dir, condition: str, target_condition: str | None = None) -> list[StackPair]:
+    """Noise2Void "pairs": every stack of one condition as its own input and target (no second acquisition).
+
+    Parameters
+    ----------
+    data_dir : str or Path
+    condition : str
+        The noisy condition to learn from (e.g. ``lum_0.5s``).
+    target_condition : None
+        Must be None (or the same condition): blind-spot training has no target.
+    """
+    if target_condition not in (None, "", condition):
+        raise TrainingDataError(f"the n2v regime learns from {condition!r} alone; leave out the target "
+                                f"condition (got {target_condition!r}).")
+    folder = Path(data_dir) / condition
+    files = list_stacks(folder) if folder.is_dir() else []
+    if not files:
+        raise TrainingDataError(f"no .tif stacks in {folder}; n2v needs the noisy condition's stacks there.")
+    pairs = []
+    for path in files:
+        stack = _stack3d(read_stack(path), path)
+        pairs.append(StackPair(stack, stack, path.name, str(path), str(path), "noise2void (self-supervised)"))
+    return pairs
+
+
 def build_pairs(data_dir, regime: str, input_condition: str, target_condition: str,
                 bin_factor: int | None = None) -> list[StackPair]:
     """The pairs of one regime (dispatch to :func:`denoise_pairs` and friends)."""
@@ -357,8 +386,8 @@ def build_pairs(data_dir, regime: str, input_condition: str, target_condition: s
         raise TrainingDataError(f"bin_factor applies to the upsample regime only, not {regime!r}.")
     if regime == "upsample":
         return upsample_pairs(data_dir, input_condition, target_condition, bin_factor)
-    return {"denoise": denoise_pairs, "n2n": n2n_pairs,
-            "fluorescence": fluorescence_pairs}[regime](data_dir, input_condition, target_condition)
+    return {"denoise": denoise_pairs, "n2n": n2n_pairs, "fluorescence": fluorescence_pairs,
+            "n2v": n2v_pairs}[regime](data_dir, input_condition, target_condition)
 
 
 # --------------------------------------------------------------------------
@@ -493,10 +522,10 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
     ----------
     data_dir : str or Path
         Folder with ``<condition>/<name>.tif`` stacks (3D, Z Y X).
-    regime : {"denoise", "upsample", "n2n", "fluorescence"}
+    regime : {"denoise", "upsample", "n2n", "fluorescence", "n2v"}
         How pairs are formed (see the module docstring).
     input_condition, target_condition : str
-        Condition sub-folders (for n2n: the two repeats).
+        Condition sub-folders (for n2n: the two repeats; for n2v the target is None).
     out_npz : str or Path
         Training file to write (``.npz`` is appended if missing); the record
         goes next to it as ``<name>.json``.
