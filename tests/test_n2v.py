@@ -130,3 +130,34 @@ def test_prepare_on_the_command_line_takes_n2v_without_a_target(tmp_path, capsys
                      "--out", str(tmp_path / "d.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "needs --target" in err
+
+
+def test_an_n2v_network_exports_for_fiji_and_runs_in_tensorflow_java_1_15(tmp_path):
+    """The CSBDeep-Fiji ZIP of a blind-spot network (no residual input) gives Keras' output in TF Java 1.15."""
+    from lumicare_ij.export import export_csbdeep_fiji, run_in_tfjava
+
+    synth.write_dataset(tmp_path / "data", n_stacks=2, shape=synth.SHAPE)
+    training.prepare_training_data(tmp_path / "data", "n2v", "short", None, tmp_path / "n2v.npz", preset="quick",
+                                   patch_size=(8, 16, 16), n_patches_per_image=4, progress=False)
+    model_dir = tmp_path / "n2v"
+    care.train(tmp_path / "n2v.npz", model_dir, epochs=1, progress=False, seed=0, **synth.TINY)
+    zip_path = export_csbdeep_fiji(model_dir, tmp_path / "n2v.zip")
+    x = np.random.default_rng(0).normal(size=(1, 8, 16, 28, 1)).astype(np.float32)
+    expected = care.load_model(model_dir).keras_model.predict(x, verbose=0)
+    got = run_in_tfjava(zip_path, x)
+    assert got.shape == expected.shape and np.std(expected) > 1e-4
+    assert np.max(np.abs(got - expected)) / np.ptp(expected) <= 1e-4
+
+
+def test_an_interrupted_n2v_training_resumes_to_the_same_weights(tmp_path):
+    """Masks are seeded by (seed, batch number): 2 epochs + 2 resumed equal 4 in one go, bit for bit."""
+    synth.write_dataset(tmp_path / "data", n_stacks=2, shape=synth.SHAPE)
+    training.prepare_training_data(tmp_path / "data", "n2v", "short", None, tmp_path / "n2v.npz", preset="quick",
+                                   patch_size=(8, 16, 16), n_patches_per_image=4, progress=False)
+    straight = care.train(tmp_path / "n2v.npz", tmp_path / "a", epochs=4, progress=False, seed=3, **synth.TINY)
+    care.train(tmp_path / "n2v.npz", tmp_path / "b", epochs=2, progress=False, seed=3, **synth.TINY)
+    resumed = care.train(tmp_path / "n2v.npz", tmp_path / "b", epochs=4, resume=True, progress=False)
+    assert [h["loss"] for h in resumed["history"]] == [h["loss"] for h in straight["history"]]
+    a = care.load_model(tmp_path / "a").keras_model.get_weights()
+    b = care.load_model(tmp_path / "b").keras_model.get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
