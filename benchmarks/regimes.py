@@ -1,4 +1,4 @@
-"""Do the four training regimes really restore? Raw input vs restoration vs technical noise.
+"""Do the training regimes really restore? Raw input vs restoration vs technical noise.
 
 For each regime of the paper, a small training set and a held-out test set
 (different seeds) are simulated, training patches are prepared, a network
@@ -16,6 +16,7 @@ upsample       cytoplasmic   lum_0.5s binned 4x4 (bin_factor=4) -> lum_60s;     
                              test inputs: the 4x4 software-binned acquisitions
                              lum_0.5s_swbin4, upsampled by the model's factor
 n2n            cytoplasmic   lum_5s <-> lum_5s_rep2 (both directions)             lum_60s, mask MAE
+n2v            cytoplasmic   lum_0.5s alone (Noise2Void, self-supervised)         lum_60s, mask MAE
 fluorescence   h2b           lum_0.5s -> fluo (H2B-eGFP)                          fluo (PSNR ...) and lum_60s
                                                                                   nuclear Pearson (Fig. 2a QC)
 =============  ============  ===================================================  ==========================
@@ -57,6 +58,10 @@ REGIMES = {
                  "references": [("lum_60s", "lum_60s_rep2", ("mask_mae",))]},
     "n2n": {"specimen": "cytoplasmic", "input": "lum_5s", "target": "lum_5s_rep2",
             "test_input": "lum_5s", "readout": "mask_mae",
+            "references": [("lum_60s", "lum_60s_rep2", ("mask_mae",))]},
+    # Noise2Void: the 0.5 s stacks alone, no target (issue 15); on the same held-out stacks as denoise.
+    "n2v": {"specimen": "cytoplasmic", "input": "lum_0.5s", "target": None,
+            "test_input": "lum_0.5s", "readout": "mask_mae",
             "references": [("lum_60s", "lum_60s_rep2", ("mask_mae",))]},
     "fluorescence": {"specimen": "h2b", "input": "lum_0.5s", "target": "fluo",
                      "test_input": "lum_0.5s", "readout": "nuclear_pearson",
@@ -270,7 +275,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="regimes-benchmark", help="work folder (default ./regimes-benchmark)")
-    parser.add_argument("--regimes", default=",".join(REGIMES), help="comma-separated (default: all four)")
+    parser.add_argument("--regimes", default=",".join(REGIMES), help="comma-separated (default: all five)")
     parser.add_argument("--n-train", type=int, default=4, help="training stacks per specimen (default 4)")
     parser.add_argument("--n-test", type=int, default=2, help="held-out stacks per specimen (default 2)")
     parser.add_argument("--shape", default="16,128,128", help="stack size Z,Y,X (default 16,128,128)")
