@@ -287,7 +287,9 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         seed = _check_seed(existing.get("seed") if seed is None else seed)
     # The record states the patch size actually trained on, whatever the preset said.
     settings = get_preset(settings, **{**overrides, "patch_size": patch})
-    blind_spot = ((existing or {}) if resume else (data_record or {})).get("regime") == "n2v"
+    regime = ((existing or {}) if resume else (data_record or {})).get("regime")
+    blind_spot = regime in n2v.BLIND_SPOT_REGIMES
+    masking = n2v.describe(regime) if blind_spot else {}
     if blind_spot:
         # Noise2Void predicts a pixel's value, not a distribution over it: one output, no residual input
         # (the input at a masked pixel is a neighbour's value), Python-side masking per batch.
@@ -324,12 +326,12 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
                         train_tensorboard=tensorboard,
                         # this module saves weights_last.h5 after every epoch instead of weights_now.h5
                         train_checkpoint_epoch=None, **care_config_kwargs(settings), **extra)
-        model = _build_care(config, model_dir, precision_record["used"])
+        model = _build_care(config, model_dir, precision_record["used"], masking.get("network", "care"))
         record = _new_record(model_dir, npz, npz_sha256, data_record, settings, model, n_train, n_val, tensorboard)
         record["seed"] = seed
         record["precision"] = precision_record
         if blind_spot:
-            record["n2v"] = n2v.describe()
+            record["n2v"] = masking
     if precision_record["used"] == "bfloat16":
         record["precision"]["float32_layers"] = float32_thin_levels(model.keras_model, patch[0],
                                                                      model.config.unet_kern_size)
@@ -341,7 +343,8 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
         model.prepare_for_training()
     if blind_spot:
         model.keras_model.compile(optimizer=model.keras_model.optimizer, loss=n2v.n2v_loss)
-        X_val, Y_val = n2v.masked_batch(X_val, np.random.default_rng([seed, n2v.VALIDATION_STREAM]))
+        X_val, Y_val = n2v.masked_batch(X_val, np.random.default_rng([seed, n2v.VALIDATION_STREAM]),
+                                        strategy=masking["replacement"])
     # csbdeep's ModelCheckpoint writes weights_best.h5 in place; the recorder writes it atomically instead.
     model.callbacks = [cb for cb in model.callbacks if type(cb).__name__ != "ModelCheckpoint"]
     if resume:
@@ -364,7 +367,7 @@ def train(npz, model_dir, preset: str | Preset | None = None, *, epochs: int | N
     data = feed_batches.training_batches(X, Y, settings.train_batch_size, remaining * steps, record["feed"],
                                          first_batch=initial_epoch * steps)
     if blind_spot:
-        data = n2v.masked_batches(data, seed, first_batch=initial_epoch * steps)
+        data = n2v.masked_batches(data, seed, first_batch=initial_epoch * steps, strategy=masking["replacement"])
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -657,12 +660,15 @@ def _make_progress(total_epochs: int, initial_epoch: int, steps: int):
 # Loading and prediction
 # --------------------------------------------------------------------------
 
-def _build_care(config, model_dir: Path | None, precision: str = "float32"):
+def _build_care(config, model_dir: Path | None, precision: str = "float32", network: str | None = None):
     """csbdeep's CARE (new from ``config``, or loaded when None) computing in ``precision``, heads in float32.
 
-    ``model_dir`` None: in memory only (csbdeep's ``basedir=None``; benchmarks).
+    ``model_dir`` None: in memory only (csbdeep's ``basedir=None``; benchmarks). ``network``: "care"
+    (csbdeep's U-Net) or "n2v2" (:func:`lumicare_ij.n2v.n2v2_unet`); None: as the folder's record says.
     """
-    from csbdeep.models import CARE
+    if network is None:
+        network = n2v.network_of(model_dir) if model_dir is not None else "care"
+    CARE = n2v.care_class(network)  # noqa: N806 - a class
 
     where = {"name": None, "basedir": None} if model_dir is None else \
         {"name": model_dir.name, "basedir": str(model_dir.parent)}

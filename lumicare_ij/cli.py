@@ -236,11 +236,13 @@ def _add_prepare(sub) -> None:
               n2v           the short exposures alone (Noise2Void, self-supervised: a few
                             pixels of each patch hidden per batch and predicted from their
                             neighbours); no --target
+              n2v2          as n2v with N2V2's network (blur-pool, no top skip connection)
+                            and median replacement, against N2V's checkerboard artefacts
             """),
         epilog="example: lumicare prepare --data data/ --regime denoise --input lum_0.5s "
                "--target lum_60s --out train.npz --preset quick")
     p.add_argument("--data", required=True, type=Path, help="folder with one subfolder per condition")
-    p.add_argument("--regime", required=True, choices=("denoise", "upsample", "n2n", "fluorescence", "n2v"))
+    p.add_argument("--regime", required=True, choices=("denoise", "upsample", "n2n", "fluorescence", "n2v", "n2v2"))
     p.add_argument("--input", required=True, help="input condition (subfolder name), e.g. lum_0.5s")
     p.add_argument("--target", help="target condition, e.g. lum_60s, lum_5s_rep2 or fluo (every regime but n2v)")
     p.add_argument("--out", required=True, type=Path, help="training file to write (.npz)")
@@ -254,9 +256,9 @@ def _add_prepare(sub) -> None:
 def _run_prepare(args) -> int:
     from .training import prepare_training_data, training_record_path
 
-    if args.target is None and args.regime != "n2v":
+    if args.target is None and args.regime not in ("n2v", "n2v2"):
         raise UserInputError(f"the {args.regime} regime needs --target (the condition to learn to produce); "
-                             "only --regime n2v learns from --input alone.")
+                             "only --regime n2v and n2v2 learn from --input alone.")
     record = prepare_training_data(args.data, args.regime, args.input, args.target, args.out,
                                    preset=args.preset or "quick", patch_size=args.patch_size,
                                    n_patches_per_image=args.patches_per_stack, seed=args.seed,

@@ -43,10 +43,12 @@ STRATEGIES = ("uniform", "median")
 VALIDATION_STREAM = 2**31
 
 
-def describe(fraction: float = MASKED_FRACTION, strategy: str = "uniform") -> dict:
-    """How a blind-spot training masked its batches, for the model record."""
-    return {"method": "Noise2Void (blind-spot, self-supervised)", "masked_fraction": fraction,
-            "mask_sampling": "one random pixel per grid box", "replacement": strategy,
+def describe(regime: str = "n2v", fraction: float = MASKED_FRACTION) -> dict:
+    """How a blind-spot training masked its batches and which network it trained, for the model record."""
+    n2v2 = regime == "n2v2"
+    return {"method": "N2V2 (blind-spot, self-supervised)" if n2v2 else "Noise2Void (blind-spot, self-supervised)",
+            "network": "n2v2" if n2v2 else "care", "masked_fraction": fraction,
+            "mask_sampling": "one random pixel per grid box", "replacement": "median" if n2v2 else "uniform",
             "neighbourhood_radius_px": NEIGHBOURHOOD_RADIUS, "loss": "mean squared error over masked pixels",
             "masks_seeded_by": "(training seed, batch number)"}
 
@@ -155,3 +157,106 @@ def masked_batches(batches, seed: int, first_batch: int = 0, fraction: float = M
     """Mask each (X, Y) batch of ``batches``; batch ``k`` uses a generator seeded by (seed, k)."""
     for k, (x, _) in enumerate(batches, start=first_batch):
         yield masked_batch(x, np.random.default_rng([seed, k]), fraction, strategy)
+
+
+# --------------------------------------------------------------------------
+# N2V2's network: blur-pool down-sampling, no skip connection at full resolution
+# --------------------------------------------------------------------------
+
+#: The regimes trained by blind-spot masking, and the one with N2V2's network and median replacement.
+BLIND_SPOT_REGIMES = ("n2v", "n2v2")
+
+
+def binomial_kernel(n_dim: int) -> np.ndarray:
+    """The normalised [1, 2, 1] x ... blur of blur-pool (sums to 1)."""
+    k = np.array([1.0, 2.0, 1.0])
+    kernel = k
+    for _ in range(n_dim - 1):
+        kernel = np.multiply.outer(kernel, k)
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def _max_blur_pool(layer, n_dim: int, channels: int, name: str):
+    """Max over 2 (stride 1), fixed binomial blur, then every second pixel: Zhang's MaxBlurPool, from plain
+    Keras layers (a frozen convolution, pooling with stride) so that the TF 1.x export needs no new op."""
+    from keras import layers
+
+    pool = layers.MaxPooling2D if n_dim == 2 else layers.MaxPooling3D
+    conv = layers.Conv2D if n_dim == 2 else layers.Conv3D
+    layer = pool(2, strides=1, padding="same", name=f"{name}_max")(layer)
+    blur = conv(channels, 3, padding="same", use_bias=False, trainable=False, name=f"{name}_blur")
+    layer = blur(layer)
+    kernel = np.zeros((3,) * n_dim + (channels, channels), np.float32)
+    for c in range(channels):
+        kernel[..., c, c] = binomial_kernel(n_dim)
+    blur.set_weights([kernel])
+    return pool(1, strides=2, name=f"{name}_subsample")(layer)
+
+
+def n2v2_unet(n_dim: int, n_depth: int, kern_size: int, n_first: int, n_channel_out: int = 1,
+              last_activation: str = "linear", n_conv_per_depth: int = 2):
+    """N2V2's U-Net (Höck et al. 2022): csbdeep's CARE U-Net with max-blur-pool instead of max-pool and no
+    skip connection at the top level; no residual input. Returns a function of the input shape."""
+    from keras import Input, Model, layers
+
+    conv = layers.Conv2D if n_dim == 2 else layers.Conv3D
+    up = layers.UpSampling2D if n_dim == 2 else layers.UpSampling3D
+    kernel = (kern_size,) * n_dim
+
+    def build(input_shape):
+        inputs = Input(input_shape, name="input")
+        layer, skips = inputs, []
+        for n in range(n_depth):
+            for i in range(n_conv_per_depth):
+                layer = conv(n_first * 2 ** n, kernel, padding="same", activation="relu",
+                             name=f"down_level_{n}_no_{i}")(layer)
+            skips.append(layer)
+            layer = _max_blur_pool(layer, n_dim, n_first * 2 ** n, f"blurpool_{n}")
+        for i in range(n_conv_per_depth - 1):
+            layer = conv(n_first * 2 ** n_depth, kernel, padding="same", activation="relu", name=f"middle_{i}")(layer)
+        layer = conv(n_first * 2 ** max(0, n_depth - 1), kernel, padding="same", activation="relu",
+                     name=f"middle_{n_conv_per_depth}")(layer)
+        for n in reversed(range(n_depth)):
+            layer = up(2)(layer)
+            if n > 0:  # N2V2: the full-resolution level gets no skip (it carries the checkerboard)
+                layer = layers.Concatenate(axis=-1)([layer, skips[n]])
+            for i in range(n_conv_per_depth - 1):
+                layer = conv(n_first * 2 ** n, kernel, padding="same", activation="relu",
+                             name=f"up_level_{n}_no_{i}")(layer)
+            layer = conv(n_first * 2 ** max(0, n - 1), kernel, padding="same", activation="relu",
+                         name=f"up_level_{n}_no_{n_conv_per_depth}")(layer)
+        out = conv(n_channel_out, (1,) * n_dim, activation="linear", name="output")(layer)
+        out = layers.Activation(last_activation)(out)
+        return Model(inputs=inputs, outputs=out)
+
+    return build
+
+
+def care_class(network: str):
+    """csbdeep's CARE for ``network`` "care" (csbdeep's U-Net), or a CARE that builds :func:`n2v2_unet`."""
+    from csbdeep.models import CARE
+
+    if network == "care":
+        return CARE
+    if network != "n2v2":
+        raise UserInputError(f"unknown network {network!r}; a model record names 'care' or 'n2v2'")
+
+    class N2V2CARE(CARE):
+        def _build(self):
+            c = self.config
+            return n2v2_unet(c.n_dim, c.unet_n_depth, c.unet_kern_size, c.unet_n_first, c.n_channel_out,
+                             c.unet_last_activation)(c.unet_input_shape)
+
+    return N2V2CARE
+
+
+def network_of(model_dir) -> str:
+    """The network a model folder's record names ("n2v2" for N2V2 training, else csbdeep's "care")."""
+    import json
+    from pathlib import Path
+
+    record = Path(model_dir) / "lumicare.json"
+    try:
+        return (json.loads(record.read_text(encoding="utf-8")).get("n2v") or {}).get("network", "care")
+    except (OSError, ValueError, AttributeError):
+        return "care"

@@ -24,6 +24,9 @@ are made, as in the paper:
     the short exposures alone (Noise2Void, self-supervised): input and target
     are the same noisy stack; the blind-spot masking happens per batch at
     training time (:mod:`lumicare_ij.n2v`).
+``n2v2``
+    as ``n2v``, with N2V2's median replacement and network (blur-pool, no
+    skip connection at full resolution).
 
 :func:`prepare_training_data` turns the pairs into csbdeep's training file:
 each stack pair is rotated in 90 degree steps in XY and each rotation is
@@ -58,7 +61,7 @@ __all__ = ["REGIMES", "TRAINING_PERCENTILES", "PATCH_FILTER", "StackPair", "Trai
            "prepare_training_data", "training_record_path", "read_training_record", "check_split",
            "to_json"]
 
-REGIMES = ("denoise", "upsample", "n2n", "fluorescence", "n2v")
+REGIMES = ("denoise", "upsample", "n2n", "fluorescence", "n2v", "n2v2")
 
 #: Percentile normalisation of training patches: csbdeep's default
 #: (``norm_percentiles(sample_percentiles())``). For every patch a low
@@ -387,7 +390,7 @@ def build_pairs(data_dir, regime: str, input_condition: str, target_condition: s
     if regime == "upsample":
         return upsample_pairs(data_dir, input_condition, target_condition, bin_factor)
     return {"denoise": denoise_pairs, "n2n": n2n_pairs, "fluorescence": fluorescence_pairs,
-            "n2v": n2v_pairs}[regime](data_dir, input_condition, target_condition)
+            "n2v": n2v_pairs, "n2v2": n2v_pairs}[regime](data_dir, input_condition, target_condition)
 
 
 # --------------------------------------------------------------------------
@@ -522,7 +525,7 @@ def prepare_training_data(data_dir, regime: str, input_condition: str, target_co
     ----------
     data_dir : str or Path
         Folder with ``<condition>/<name>.tif`` stacks (3D, Z Y X).
-    regime : {"denoise", "upsample", "n2n", "fluorescence", "n2v"}
+    regime : {"denoise", "upsample", "n2n", "fluorescence", "n2v", "n2v2"}
         How pairs are formed (see the module docstring).
     input_condition, target_condition : str
         Condition sub-folders (for n2n: the two repeats; for n2v the target is None).

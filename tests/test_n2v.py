@@ -161,3 +161,34 @@ def test_an_interrupted_n2v_training_resumes_to_the_same_weights(tmp_path):
     a = care.load_model(tmp_path / "a").keras_model.get_weights()
     b = care.load_model(tmp_path / "b").keras_model.get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_the_n2v2_network_blur_pools_and_has_no_top_skip():
+    model = n2v.n2v2_unet(3, 2, 3, 4)((8, 16, 16, 1))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Concatenate") == 1  # depth 2: a skip at the lower level only
+    blurs = [layer for layer in model.layers if layer.name.endswith("_blur")]
+    assert len(blurs) == 2 and all(not layer.trainable for layer in blurs)
+    kernel = blurs[0].get_weights()[0]
+    assert kernel.shape == (3, 3, 3, 4, 4) and np.allclose(kernel[..., 0, 0].sum(), 1.0) and kernel[..., 0, 1].sum() == 0
+    subsample = model.get_layer("blurpool_0_subsample")
+    assert tuple(subsample.output.shape[1:4]) == (4, 8, 8)
+
+
+def test_an_n2v2_training_keeps_its_blur_fixed_reloads_and_runs_in_tensorflow_java_1_15(tmp_path):
+    from lumicare_ij.export import export_csbdeep_fiji, run_in_tfjava
+
+    synth.write_dataset(tmp_path / "data", n_stacks=2, shape=synth.SHAPE)
+    training.prepare_training_data(tmp_path / "data", "n2v2", "short", None, tmp_path / "n2v2.npz",
+                                   preset="quick", patch_size=(8, 16, 16), n_patches_per_image=4, progress=False)
+    record = care.train(tmp_path / "n2v2.npz", tmp_path / "m", epochs=2, progress=False, seed=0, **synth.TINY)
+    assert record["n2v"]["network"] == "n2v2" and record["n2v"]["replacement"] == "median"
+    model = care.load_model(tmp_path / "m")
+    assert type(model).__name__ == "N2V2CARE"
+    blur = model.keras_model.get_layer("blurpool_0_blur").get_weights()[0]
+    np.testing.assert_array_equal(blur[..., 1, 1], n2v.binomial_kernel(3))  # untouched by training
+    x = np.random.default_rng(0).normal(size=(1, 8, 16, 28, 1)).astype(np.float32)
+    expected = model.keras_model.predict(x, verbose=0)
+    got = run_in_tfjava(export_csbdeep_fiji(tmp_path / "m", tmp_path / "n2v2.zip"), x)
+    assert got.shape == expected.shape and np.std(expected) > 1e-5
+    assert np.max(np.abs(got - expected)) / np.ptp(expected) <= 1e-4

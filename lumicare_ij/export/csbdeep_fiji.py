@@ -23,6 +23,7 @@ import numpy as np
 
 from ..archive import ArchiveError, safe_extract
 from ..atomic import atomic_write
+from ..n2v import care_class, network_of
 from ..provenance import package_version
 from .errors import ExportError
 from .tf1_graph import build_graph, describe_keras_model
@@ -184,13 +185,13 @@ def load_care_model(model_dir, weights: str | None = None):
                           "U-Net; only CARE, UpsamplingCARE and IsotropicCARE can be exported.")
     weights_file = _choose_weights(model_dir, weights)
 
-    from csbdeep.models import CARE
+    # csbdeep's CARE, or the N2V2 network a lumicare record names (lumicare_ij.n2v.care_class)
 
     # csbdeep prints which weights it loads and warns about other files: keep the CLI quiet.
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            care = CARE(None, name=model_dir.name, basedir=str(model_dir.parent))
+            care = care_class(network_of(model_dir))(None, name=model_dir.name, basedir=str(model_dir.parent))
             care.load_weights(weights_file.name)
     except Exception as err:
         raise ExportError(f"csbdeep could not load {model_dir} with {weights_file.name}: {err}. "
