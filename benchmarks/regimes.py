@@ -17,6 +17,7 @@ upsample       cytoplasmic   lum_0.5s binned 4x4 (bin_factor=4) -> lum_60s;     
                              lum_0.5s_swbin4, upsampled by the model's factor
 n2n            cytoplasmic   lum_5s <-> lum_5s_rep2 (both directions)             lum_60s, mask MAE
 n2v            cytoplasmic   lum_0.5s alone (Noise2Void, self-supervised)         lum_60s, mask MAE
+n2v2           cytoplasmic   lum_0.5s alone (N2V2 network, median replacement)    lum_60s, mask MAE
 fluorescence   h2b           lum_0.5s -> fluo (H2B-eGFP)                          fluo (PSNR ...) and lum_60s
                                                                                   nuclear Pearson (Fig. 2a QC)
 =============  ============  ===================================================  ==========================
@@ -63,6 +64,9 @@ REGIMES = {
     "n2v": {"specimen": "cytoplasmic", "input": "lum_0.5s", "target": None,
             "test_input": "lum_0.5s", "readout": "mask_mae",
             "references": [("lum_60s", "lum_60s_rep2", ("mask_mae",))]},
+    "n2v2": {"specimen": "cytoplasmic", "input": "lum_0.5s", "target": None,
+             "test_input": "lum_0.5s", "readout": "mask_mae",
+             "references": [("lum_60s", "lum_60s_rep2", ("mask_mae",))]},
     "fluorescence": {"specimen": "h2b", "input": "lum_0.5s", "target": "fluo",
                      "test_input": "lum_0.5s", "readout": "nuclear_pearson",
                      "references": [("fluo", None, ()), ("lum_60s", "lum_60s_rep2", ("nuclear_pearson",))]},
@@ -275,7 +279,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="regimes-benchmark", help="work folder (default ./regimes-benchmark)")
-    parser.add_argument("--regimes", default=",".join(REGIMES), help="comma-separated (default: all five)")
+    parser.add_argument("--regimes", default=",".join(REGIMES), help="comma-separated (default: all six)")
     parser.add_argument("--n-train", type=int, default=4, help="training stacks per specimen (default 4)")
     parser.add_argument("--n-test", type=int, default=2, help="held-out stacks per specimen (default 2)")
     parser.add_argument("--shape", default="16,128,128", help="stack size Z,Y,X (default 16,128,128)")
