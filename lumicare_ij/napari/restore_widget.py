@@ -92,8 +92,8 @@ class ChildRestoration:
                                     f"{': ' + last[0] if last[0] else ''}") from None
         if "error" in record:
             raise RestorationFailed(record["error"])
-        scale = np.load(folder / "scale.npy") if record["scale"] else None
-        return {"mean": np.load(folder / "mean.npy"), "scale": scale, "how": record["how"]}
+        scale = np.load(folder / "scale.npy", allow_pickle=False) if record["scale"] else None
+        return {"mean": np.load(folder / "mean.npy", allow_pickle=False), "scale": scale, "how": record["how"]}
 
 
 class RestoreWidget(Container):
