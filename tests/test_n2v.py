@@ -192,3 +192,22 @@ def test_an_n2v2_training_keeps_its_blur_fixed_reloads_and_runs_in_tensorflow_ja
     got = run_in_tfjava(export_csbdeep_fiji(tmp_path / "m", tmp_path / "n2v2.zip"), x)
     assert got.shape == expected.shape and np.std(expected) > 1e-5
     assert np.max(np.abs(got - expected)) / np.ptp(expected) <= 1e-4
+
+
+def test_the_camera_offset_is_removed_before_blind_spot_training(tmp_path):
+    """N2V needs noise whose mean is the signal: a camera offset must not reach the network. The percentile
+    normalisation of prepare subtracts it: the same stacks with 1000 counts more give the same patches."""
+    from lumicare_ij.io import read_stack, write_stack
+
+    synth.write_dataset(tmp_path / "a", n_stacks=2, shape=synth.SHAPE)
+    for path in sorted((tmp_path / "a" / "short").glob("*.tif")):
+        stack = read_stack(path)
+        write_stack(tmp_path / "b" / "short" / path.name, stack.values.astype(np.float32) + 1000.0,
+                    pixel_size_um=stack.attrs["pixel_size_um"], z_step_um=stack.attrs["z_step_um"])
+    arrays = []
+    for name in ("a", "b"):
+        training.prepare_training_data(tmp_path / name, "n2v", "short", None, tmp_path / f"{name}.npz",
+                                       preset="quick", patch_size=(8, 16, 16), n_patches_per_image=4, progress=False)
+        with np.load(tmp_path / f"{name}.npz", allow_pickle=False) as data:
+            arrays.append(data["X"])
+    np.testing.assert_allclose(arrays[0], arrays[1], atol=1e-3)
